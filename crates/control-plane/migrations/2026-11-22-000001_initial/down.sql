@@ -1,0 +1,4 @@
+DROP TABLE outbox;
+DROP TABLE connections;
+DROP TABLE consumers;
+DROP TABLE applications;

@@ -1,0 +1,98 @@
+//! control-plane settings: the shared sections plus admin, auth, SCIM credential and outbox keys.
+
+use serde::Deserialize;
+use uapi_platform::config::{
+    AmqpSettings, ConfigError, DatabaseSettings, HttpSettings, Sources, TelemetrySettings, Validate,
+};
+use uapi_platform::secret::Secret;
+
+const DEFAULTS: &str = include_str!("../config/defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub telemetry: TelemetrySettings,
+    pub admin: AdminSettings,
+    pub auth: AuthSettings,
+    pub scim: ScimSettings,
+    pub outbox: OutboxSettings,
+}
+
+/// `[admin]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct AdminSettings {
+    /// Bearer token of the admin API (`UAPI_ADMIN__TOKEN`).
+    pub token: Secret,
+}
+
+/// `[auth]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct AuthSettings {
+    /// Base64 PKCS#8 Ed25519 private key that signs access tokens.
+    pub signing_key: Secret,
+    /// Lifetime of an access token, in seconds.
+    pub token_ttl_secs: u64,
+}
+
+/// `[scim]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScimSettings {
+    /// Externally visible base URL of scim-ingress (`UAPI_SCIM__PUBLIC_URL`).
+    pub public_url: String,
+    /// Base64 secret from which SCIM API tokens are derived.
+    pub token_key: Secret,
+}
+
+/// `[outbox]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    /// Events published per relay round.
+    pub batch_size: i64,
+    /// How often the relay looks for events written by other replicas.
+    pub poll_interval_ms: u64,
+}
+
+impl Settings {
+    pub fn load(sources: Sources) -> Result<Self, ConfigError> {
+        uapi_platform::config::load(DEFAULTS, sources)
+    }
+
+    /// `public_url` without a trailing slash, followed by the SCIM root.
+    pub fn scim_base_url(&self) -> String {
+        format!("{}/scim/v2", self.scim.public_url.trim_end_matches('/'))
+    }
+}
+
+impl Validate for Settings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.http.validate("http")?;
+        self.database.validate()?;
+        self.amqp.validate()?;
+        if self.admin.token.expose().len() < 24 {
+            return Err(ConfigError::invalid("admin.token", "required, at least 24 characters"));
+        }
+        if self.auth.signing_key.is_empty() {
+            return Err(ConfigError::invalid("auth.signing_key", "required; generate one with `control-plane keygen`"));
+        }
+        if !(1..=86_400).contains(&self.auth.token_ttl_secs) {
+            return Err(ConfigError::invalid("auth.token_ttl_secs", "must be between 1 and 86400"));
+        }
+        let url = url::Url::parse(&self.scim.public_url)
+            .map_err(|e| ConfigError::invalid("scim.public_url", format!("not an absolute URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") || url.query().is_some() {
+            return Err(ConfigError::invalid("scim.public_url", "must be an http(s) URL without a query"));
+        }
+        if crate::domain::credentials::decode_key(self.scim.token_key.expose()).is_none() {
+            return Err(ConfigError::invalid(
+                "scim.token_key",
+                "required: base64 of at least 32 random bytes (`control-plane keygen` makes one)",
+            ));
+        }
+        if self.outbox.batch_size < 1 {
+            return Err(ConfigError::invalid("outbox.batch_size", "must be positive"));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,4 @@
+//! Domain rules of the control plane, free of HTTP and SQL.
+
+pub mod credentials;
+pub mod pagination;

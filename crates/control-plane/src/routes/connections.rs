@@ -1,0 +1,207 @@
+//! Connections (consumer scope): the consumer's integrations and their credentials. An Okta SCIM
+//! connection's metadata holds the SCIM `baseUrl` and the `apiToken` Okta sends.
+
+use actix_web::{HttpResponse, web};
+use diesel_async::AsyncConnection;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uapi_events::v1::connection_event::Kind;
+use uapi_platform::auth::ConsumerPrincipal;
+use uapi_platform::problem::Problem;
+use uuid::Uuid;
+
+use crate::db::connections::{self, Connection};
+use crate::db::{consumers, is_unique_violation};
+use crate::domain::credentials;
+use crate::domain::pagination::{self, PageQuery};
+use crate::error::{ApiError, ApiResult};
+use crate::events::enqueue_connection_event;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/connections", web::get().to(list))
+        .route("/api/connections", web::post().to(create))
+        .route("/api/connections/{id}", web::get().to(get))
+        .route("/api/connections/{id}", web::delete().to(delete))
+        .route("/api/connections/{id}/rotate-token", web::post().to(rotate_token));
+}
+
+/// An integration a consumer can connect.
+#[derive(Serialize, Clone, Copy)]
+#[serde(rename_all = "camelCase")]
+struct Integration {
+    service_id: &'static str,
+    name: &'static str,
+    unified_api: &'static str,
+}
+
+const INTEGRATIONS: [Integration; 1] =
+    [Integration { service_id: "okta-scim", name: "Okta SCIM", unified_api: "hris" }];
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ConnectionView {
+    id: Uuid,
+    service_id: String,
+    status: String,
+    consumer_id: Uuid,
+    created_at: chrono::DateTime<chrono::Utc>,
+    updated_at: chrono::DateTime<chrono::Utc>,
+    metadata: Metadata,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Metadata {
+    base_url: String,
+    api_token: String,
+}
+
+impl ConnectionView {
+    fn new(c: Connection, state: &AppState) -> Self {
+        Self {
+            metadata: Metadata {
+                base_url: state.scim_base_url.clone(),
+                api_token: state.scim_tokens.derive(c.id, &c.token_salt),
+            },
+            id: c.id,
+            service_id: c.service_id,
+            status: c.status,
+            consumer_id: c.consumer_id,
+            created_at: c.created_at,
+            updated_at: c.updated_at,
+        }
+    }
+}
+
+async fn list(
+    who: ConsumerPrincipal,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = query.parse()?;
+    let mut conn = state.pool.get().await?;
+    let existing = connections::all_of(&mut conn, who.consumer_id).await?;
+    let available: Vec<Integration> =
+        INTEGRATIONS.iter().filter(|i| !existing.iter().any(|c| c.service_id == i.service_id)).copied().collect();
+    let rows = connections::list(&mut conn, who.consumer_id, page).await?;
+    let list = pagination::respond(page, rows, |c| c.id, |c| ConnectionView::new(c, &state));
+    Ok(HttpResponse::Ok().json(json!({ "data": list.data, "meta": list.meta, "available": available })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct CreateConnection {
+    service_id: String,
+}
+
+async fn create(
+    who: ConsumerPrincipal,
+    state: web::Data<AppState>,
+    body: web::Json<CreateConnection>,
+) -> ApiResult<HttpResponse> {
+    let integration = INTEGRATIONS.iter().find(|i| i.service_id == body.service_id).ok_or_else(|| {
+        let known: Vec<&str> = INTEGRATIONS.iter().map(|i| i.service_id).collect();
+        Problem::validation(format!("unknown serviceId {:?}; available: {}", body.service_id, known.join(", ")))
+    })?;
+    let id = Uuid::now_v7();
+    let salt = credentials::new_token_salt();
+    let token = state.scim_tokens.derive(id, &salt);
+    let now = crate::db::now();
+    let connection = Connection {
+        id,
+        consumer_id: who.consumer_id,
+        application_id: who.application_id,
+        service_id: integration.service_id.to_owned(),
+        status: "active".into(),
+        token_salt: salt,
+        token_sha256: credentials::sha256(&token),
+        token_revision: 1,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = state.pool.get().await?;
+    let consumer = who.consumer_id;
+    let outcome = conn
+        .transaction::<bool, diesel::result::Error, _>(async |conn| {
+            // The consumer may have been deleted after the token was issued.
+            if consumers::find(conn, who.application_id, consumer).await?.is_none() {
+                return Ok(false);
+            }
+            connections::insert(conn, &connection).await?;
+            enqueue_connection_event(conn, Kind::Created, &connection).await?;
+            Ok(true)
+        })
+        .await;
+    match outcome {
+        Ok(true) => {}
+        Ok(false) => return Err(Problem::not_found("consumer not found").into()),
+        Err(e) if is_unique_violation(&e) => {
+            return Err(Problem::conflict(format!(
+                "this consumer already has a {} connection",
+                integration.service_id
+            ))
+            .into());
+        }
+        Err(e) => return Err(e.into()),
+    }
+    state.outbox_wake.notify_one();
+    tracing::info!(connection_id = %id, consumer_id = %consumer, "connection created");
+    Ok(HttpResponse::Created().json(ConnectionView::new(connection, &state)))
+}
+
+fn not_found(id: Uuid) -> ApiError {
+    Problem::not_found(format!("connection {id} not found")).into()
+}
+
+async fn get(who: ConsumerPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let c = connections::find(&mut conn, who.consumer_id, *id).await?.ok_or_else(|| not_found(*id))?;
+    Ok(HttpResponse::Ok().json(ConnectionView::new(c, &state)))
+}
+
+/// Issues a new SCIM token; the old one stops working as soon as scim-ingress sees the event.
+async fn rotate_token(
+    who: ConsumerPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
+    let id = *id;
+    let salt = credentials::new_token_salt();
+    let hash = credentials::sha256(&state.scim_tokens.derive(id, &salt));
+    let mut conn = state.pool.get().await?;
+    let rotated = conn
+        .transaction::<Option<Connection>, diesel::result::Error, _>(async |conn| {
+            let rotated = connections::rotate(conn, who.consumer_id, id, &salt, &hash).await?;
+            if let Some(c) = &rotated {
+                enqueue_connection_event(conn, Kind::TokenRotated, c).await?;
+            }
+            Ok(rotated)
+        })
+        .await?
+        .ok_or_else(|| not_found(id))?;
+    state.outbox_wake.notify_one();
+    tracing::info!(connection_id = %id, revision = rotated.token_revision, "SCIM token rotated");
+    Ok(HttpResponse::Ok().json(ConnectionView::new(rotated, &state)))
+}
+
+/// Deletes the connection and revokes its token.
+async fn delete(who: ConsumerPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let id = *id;
+    let mut conn = state.pool.get().await?;
+    let deleted = conn
+        .transaction::<bool, diesel::result::Error, _>(async |conn| {
+            let Some(c) = connections::delete(conn, who.consumer_id, id).await? else {
+                return Ok(false);
+            };
+            enqueue_connection_event(conn, Kind::Deleted, &c).await?;
+            Ok(true)
+        })
+        .await?;
+    if !deleted {
+        return Err(not_found(id));
+    }
+    state.outbox_wake.notify_one();
+    tracing::info!(connection_id = %id, "connection deleted");
+    Ok(HttpResponse::NoContent().finish())
+}

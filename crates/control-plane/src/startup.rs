@@ -1,0 +1,96 @@
+//! Builds the control plane from its settings and runs it until shutdown.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uapi_platform::amqp::Broker;
+use uapi_platform::auth::{TokenIssuer, TokenVerifier};
+use uapi_platform::health::Readiness;
+use uapi_platform::http::{self, HttpService};
+use uapi_platform::metrics::Metrics;
+use uapi_platform::outbox::{self, RelaySettings};
+use uapi_platform::{db, db::PgPool};
+
+use crate::config::Settings;
+use crate::domain::credentials::{self, ScimTokens};
+use crate::routes;
+use crate::state::AppState;
+
+pub const SERVICE: &str = "control-plane";
+
+pub struct Application {
+    http: HttpService,
+    pool: PgPool,
+    broker: Arc<Broker>,
+    relay: RelaySettings,
+    wake: Arc<Notify>,
+}
+
+impl Application {
+    /// Creates the pool, the broker handle and the HTTP server. Nothing connects yet: the service
+    /// starts while Postgres or RabbitMQ is down and reports not-ready until they are up.
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let pool = db::pool(&settings.database)?;
+        let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
+        let issuer = TokenIssuer::from_base64(
+            settings.auth.signing_key.expose(),
+            Duration::from_secs(settings.auth.token_ttl_secs),
+        )
+        .map_err(|e| anyhow::anyhow!("auth.signing_key: {e}"))?;
+        let verifier =
+            TokenVerifier::from_base64(issuer.verifying_key()).map_err(|e| anyhow::anyhow!("auth.signing_key: {e}"))?;
+        let token_key = credentials::decode_key(settings.scim.token_key.expose())
+            .ok_or_else(|| anyhow::anyhow!("scim.token_key: not base64 of at least 32 bytes"))?;
+        let wake = Arc::new(Notify::new());
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            issuer,
+            admin_token: settings.admin.token.clone(),
+            scim_tokens: ScimTokens::new(token_key),
+            scim_base_url: settings.scim_base_url(),
+            outbox_wake: wake.clone(),
+        });
+        let verifier = web::Data::new(verifier);
+        let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
+        let http = http::bind(&settings.http, readiness, Metrics::new(SERVICE), move |cfg| {
+            cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
+        })?;
+        Ok(Self {
+            http,
+            pool,
+            broker,
+            relay: RelaySettings {
+                exchange: settings.amqp.exchange.clone(),
+                batch_size: settings.outbox.batch_size,
+                poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
+            },
+            wake,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.http.port()
+    }
+
+    /// Serves until `stop` fires; then drains HTTP, lets the relay finish its round and closes
+    /// the broker connection.
+    pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let background = CancellationToken::new();
+        let broker = self.broker.supervise_until(background.clone());
+        let relay = tokio::spawn(outbox::relay_until(
+            self.pool.clone(),
+            self.broker.clone(),
+            self.relay,
+            self.wake,
+            background.clone(),
+        ));
+        let served = self.http.run_until(stop).await;
+        background.cancel();
+        let _ = relay.await;
+        let _ = broker.await;
+        served
+    }
+}

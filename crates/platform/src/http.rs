@@ -1,0 +1,129 @@
+//! The HTTP bootstrap every service shares: bind, wire health, metrics, tracing (with W3C
+//! `traceparent` from callers) and problem-shaped extractor errors, then run until a shutdown
+//! token fires and drain: readiness drops, a short delay lets load balancers notice, in-flight
+//! requests finish.
+
+use std::net::TcpListener;
+use std::time::Duration;
+
+use actix_web::body::MessageBody;
+use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::middleware::from_fn;
+use actix_web::{App, HttpServer, web};
+use opentelemetry::propagation::Extractor;
+use tokio_util::sync::CancellationToken;
+use tracing::Span;
+use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
+use tracing_opentelemetry::OpenTelemetrySpanExt;
+
+use crate::config::HttpSettings;
+use crate::health::{self, Readiness};
+use crate::metrics::{self, Metrics};
+use crate::problem;
+
+/// A bound, not yet running, HTTP server.
+pub struct HttpService {
+    server: Server,
+    handle: ServerHandle,
+    port: u16,
+    readiness: Readiness,
+    drain_delay: Duration,
+}
+
+/// Binds `settings.host:port` and builds the server. `configure` adds the service's routes; its
+/// shared state is registered there as `web::Data`.
+pub fn bind<F>(
+    settings: &HttpSettings,
+    readiness: Readiness,
+    metrics: Metrics,
+    configure: F,
+) -> anyhow::Result<HttpService>
+where
+    F: Fn(&mut web::ServiceConfig) + Send + Clone + 'static,
+{
+    let listener = TcpListener::bind((settings.host.as_str(), settings.port))
+        .map_err(|e| anyhow::anyhow!("cannot bind {}:{}: {e}", settings.host, settings.port))?;
+    let port = listener.local_addr()?.port();
+    let body_limit = settings.body_limit_bytes;
+    let (ready_data, metrics_data) = (web::Data::new(readiness.clone()), web::Data::new(metrics));
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .wrap(TracingLogger::<TraceparentRootSpan>::new())
+            // Outermost, so the per-request log line stays short (outside the request span).
+            .wrap(from_fn(metrics::record))
+            .app_data(ready_data.clone())
+            .app_data(metrics_data.clone())
+            .app_data(problem::json_config(body_limit))
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(problem::path_config())
+            .app_data(problem::query_config())
+            .configure(health::routes)
+            .configure(metrics::routes)
+            .configure(configure.clone())
+            .default_service(web::to(problem::not_found))
+    })
+    .disable_signals()
+    .shutdown_timeout(settings.shutdown_timeout_secs);
+    if settings.workers > 0 {
+        server = server.workers(settings.workers);
+    }
+    let server = server.listen(listener)?.run();
+    Ok(HttpService {
+        handle: server.handle(),
+        server,
+        port,
+        readiness,
+        drain_delay: Duration::from_millis(settings.drain_delay_ms),
+    })
+}
+
+impl HttpService {
+    /// The bound port (useful with port 0).
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Serves until `stop` fires, then drains.
+    pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let server = tokio::spawn(self.server);
+        stop.cancelled().await;
+        self.readiness.start_draining();
+        tokio::time::sleep(self.drain_delay).await;
+        // Graceful: stop accepting, let in-flight requests complete within shutdown_timeout.
+        self.handle.stop(true).await;
+        server.await??;
+        Ok(())
+    }
+}
+
+/// Root span per request, parented on the caller's `traceparent`; probes and metrics stay untraced.
+pub struct TraceparentRootSpan;
+
+impl RootSpanBuilder for TraceparentRootSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        if matches!(request.path(), "/livez" | "/readyz" | "/metrics") {
+            return Span::none();
+        }
+        let span = tracing_actix_web::root_span!(request);
+        let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
+        let _ = span.set_parent(parent);
+        span
+    }
+
+    fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        DefaultRootSpanBuilder::on_request_end(span, outcome);
+    }
+}
+
+/// actix-web 4 is on `http` 0.2 while opentelemetry-http targets 1.x, hence our own extractor.
+struct HeaderExtractor<'a>(&'a actix_web::http::header::HeaderMap);
+
+impl Extractor for HeaderExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        self.0.keys().map(|k| k.as_str()).collect()
+    }
+}

@@ -1,0 +1,16 @@
+//! Runtime plumbing shared by every uapi-hris service. It knows no domain: each service brings its
+//! own settings, migrations, routes and messages, and this crate starts, configures, observes and
+//! stops them all the same way.
+
+pub mod amqp;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod health;
+pub mod http;
+pub mod metrics;
+pub mod outbox;
+pub mod problem;
+pub mod secret;
+pub mod shutdown;
+pub mod telemetry;

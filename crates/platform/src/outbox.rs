@@ -1,0 +1,225 @@
+//! The transactional outbox: a service writes its state change and the event into its own
+//! database in one transaction ([`enqueue`]); the relay publishes pending rows to RabbitMQ with
+//! publisher confirms, in row order, and deletes each row only once the broker confirmed it.
+//! Nothing is lost while the broker is down: rows wait and drain when it returns.
+//!
+//! Every service that uses it creates the same table in its migrations:
+//! ```sql
+//! CREATE TABLE outbox (
+//!     id bigserial PRIMARY KEY,
+//!     message_id uuid NOT NULL,
+//!     routing_key text NOT NULL,
+//!     type_name text NOT NULL,
+//!     payload bytea NOT NULL,
+//!     traceparent text,
+//!     created_at timestamptz NOT NULL DEFAULT now()
+//! );
+//! ```
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use diesel::sql_types::{BigInt, Bytea, Nullable, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use lapin::types::{AMQPValue, FieldTable};
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::amqp::{Broker, Outgoing, Publisher};
+use crate::db::PgPool;
+
+/// One event to publish after the surrounding transaction commits.
+pub struct NewMessage<'a> {
+    pub message_id: Uuid,
+    pub routing_key: &'a str,
+    pub type_name: &'a str,
+    pub payload: Vec<u8>,
+}
+
+/// Adds `msg` to the outbox on `conn`; call inside the transaction that makes the change.
+pub async fn enqueue(conn: &mut AsyncPgConnection, msg: NewMessage<'_>) -> diesel::QueryResult<()> {
+    diesel::sql_query(
+        "INSERT INTO outbox (message_id, routing_key, type_name, payload, traceparent) VALUES ($1, $2, $3, $4, $5)",
+    )
+    .bind::<SqlUuid, _>(msg.message_id)
+    .bind::<Text, _>(msg.routing_key)
+    .bind::<Text, _>(msg.type_name)
+    .bind::<Bytea, _>(msg.payload)
+    .bind::<Nullable<Text>, _>(current_traceparent())
+    .execute(conn)
+    .await
+    .map(|_| ())
+}
+
+fn current_traceparent() -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = tracing::Span::current().context();
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
+    carrier.remove("traceparent")
+}
+
+#[derive(diesel::QueryableByName)]
+struct Row {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = SqlUuid)]
+    message_id: Uuid,
+    #[diesel(sql_type = Text)]
+    routing_key: String,
+    #[diesel(sql_type = Text)]
+    type_name: String,
+    #[diesel(sql_type = Bytea)]
+    payload: Vec<u8>,
+    #[diesel(sql_type = Nullable<Text>)]
+    traceparent: Option<String>,
+}
+
+/// How the relay runs.
+#[derive(Debug, Clone)]
+pub struct RelaySettings {
+    pub exchange: String,
+    /// Rows claimed and published per round; their confirms are awaited together (pipelining).
+    pub batch_size: i64,
+    /// How often to look for rows written by other replicas when nothing woke the relay.
+    pub poll_interval: Duration,
+}
+
+/// Publishes the outbox until `stop`. `wake` is notified by writers after they commit, so an event
+/// leaves within milliseconds instead of waiting for the next poll.
+pub async fn relay_until(
+    pool: PgPool,
+    broker: Arc<Broker>,
+    settings: RelaySettings,
+    wake: Arc<Notify>,
+    stop: CancellationToken,
+) {
+    let mut publisher: Option<Publisher> = None;
+    let mut backoff = Duration::from_millis(50);
+    loop {
+        if stop.is_cancelled() {
+            break;
+        }
+        let outcome = relay_once(&pool, &broker, &settings, &mut publisher).await;
+        let wait = match outcome {
+            Ok(n) if n as i64 == settings.batch_size => {
+                backoff = Duration::from_millis(50);
+                continue; // more rows are likely waiting
+            }
+            Ok(_) => {
+                backoff = Duration::from_millis(50);
+                settings.poll_interval
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+                publisher = None;
+                let wait = backoff;
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+                wait
+            }
+        };
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = wake.notified() => {}
+            _ = tokio::time::sleep(wait) => {}
+        }
+    }
+}
+
+/// Claims up to one batch, publishes it in order and deletes what the broker confirmed.
+/// Returns how many rows were published.
+pub async fn relay_once(
+    pool: &PgPool,
+    broker: &Broker,
+    settings: &RelaySettings,
+    publisher: &mut Option<Publisher>,
+) -> anyhow::Result<usize> {
+    if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
+        *publisher = Some(Publisher::open(broker, &settings.exchange).await?);
+    }
+    let Some(publisher) = publisher.as_ref() else {
+        return Ok(0);
+    };
+    let mut conn = pool.get().await?;
+    let batch = settings.batch_size;
+    conn.transaction::<usize, anyhow::Error, _>(async |conn| {
+        {
+            // SKIP LOCKED: a second replica takes the next rows instead of publishing these again.
+            let rows: Vec<Row> = diesel::sql_query(
+                "SELECT id, message_id, routing_key, type_name, payload, traceparent FROM outbox \
+                 ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED",
+            )
+            .bind::<BigInt, _>(batch)
+            .load(conn)
+            .await?;
+            if rows.is_empty() {
+                return Ok(0);
+            }
+            let mut pending = Vec::with_capacity(rows.len());
+            for row in &rows {
+                let mut headers = FieldTable::default();
+                if let Some(tp) = &row.traceparent {
+                    headers.insert("traceparent".into(), AMQPValue::LongString(tp.as_str().into()));
+                }
+                let message_id = row.message_id.to_string();
+                pending.push(
+                    publisher
+                        .send(Outgoing {
+                            routing_key: &row.routing_key,
+                            type_name: &row.type_name,
+                            message_id: &message_id,
+                            content_type: uapi_content_type(),
+                            body: &row.payload,
+                            headers,
+                        })
+                        .await?,
+                );
+            }
+            // Confirms arrive in publish order; stop at the first failure so order is kept.
+            let mut confirmed = Vec::with_capacity(rows.len());
+            let mut failure = None;
+            for (row, p) in rows.iter().zip(pending) {
+                match p.confirmed().await {
+                    Ok(()) if failure.is_none() => confirmed.push(row.id),
+                    Ok(()) => {}
+                    Err(e) => {
+                        failure.get_or_insert(e);
+                    }
+                }
+            }
+            if !confirmed.is_empty() {
+                diesel::sql_query("DELETE FROM outbox WHERE id = ANY($1)")
+                    .bind::<diesel::sql_types::Array<BigInt>, _>(&confirmed)
+                    .execute(conn)
+                    .await?;
+            }
+            match failure {
+                // Keep what was confirmed; the rest is retried next round (at-least-once).
+                Some(e) if confirmed.is_empty() => Err(e.into()),
+                Some(e) => {
+                    tracing::warn!(error = %e, "outbox batch partly published; retrying the rest");
+                    Ok(confirmed.len())
+                }
+                None => Ok(confirmed.len()),
+            }
+        }
+    })
+    .await
+}
+
+fn uapi_content_type() -> &'static str {
+    "application/x-protobuf"
+}
+
+/// Rows waiting to be published (for `/metrics` and tests).
+pub async fn backlog(pool: &PgPool) -> anyhow::Result<i64> {
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut conn = pool.get().await?;
+    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM outbox").get_result(&mut conn).await?;
+    Ok(c.n)
+}
