@@ -52,6 +52,8 @@ pub struct OutboxSettings {
     pub batch_size: i64,
     /// How often the relay looks for events written by other replicas.
     pub poll_interval_ms: u64,
+    /// scim-ingress's queue for connection events, declared by the relay as well.
+    pub connection_events_queue: String,
 }
 
 impl Settings {

@@ -13,6 +13,7 @@ async fn main() -> anyhow::Result<()> {
         println!("UAPI_AUTH__SIGNING_KEY={signing}");
         println!("UAPI_AUTH__VERIFYING_KEY={verifying}");
         println!("UAPI_SCIM__TOKEN_KEY={}", uapi_control_plane::domain::credentials::new_token_key());
+        println!("UAPI_ADMIN__TOKEN={}", uapi_control_plane::domain::credentials::new_admin_token());
         return Ok(());
     }
     let settings = Settings::load(Sources { file: Some(format!("config/{SERVICE}")), env: None })?;

@@ -66,6 +66,10 @@ impl Application {
                 exchange: settings.amqp.exchange.clone(),
                 batch_size: settings.outbox.batch_size,
                 poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
+                mailboxes: vec![(
+                    settings.outbox.connection_events_queue.clone(),
+                    vec![uapi_events::queues::CONNECTION_EVENTS_BINDING.to_owned()],
+                )],
             },
             wake,
         })

@@ -31,6 +31,16 @@ pub mod routing {
         [EMPLOYEE_CREATED, EMPLOYEE_UPDATED, EMPLOYEE_DELETED, GROUP_CREATED, GROUP_UPDATED, GROUP_DELETED];
 }
 
+/// Queues of the consuming services: each service owns its queue (name, arguments, dead-letter
+/// queue), and a producer may declare a consumer's queue with the same arguments so that events
+/// published before that consumer first starts are kept, not returned as unroutable.
+pub mod queues {
+    /// scim-ingress's projection of connection lifecycle events (it authenticates SCIM tokens).
+    pub const SCIM_INGRESS_CONNECTIONS: &str = "scim-ingress.connections";
+    /// Binding of [`SCIM_INGRESS_CONNECTIONS`].
+    pub const CONNECTION_EVENTS_BINDING: &str = "connection.#";
+}
+
 /// AMQP `type` property values: the full protobuf message name.
 pub mod type_name {
     pub const EMPLOYEE_EVENT: &str = "uapi.events.v1.EmployeeEvent";

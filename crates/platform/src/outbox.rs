@@ -76,6 +76,9 @@ struct Row {
     traceparent: Option<String>,
 }
 
+/// How long a batch waits for the broker's confirms before it is retried.
+const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
 /// How the relay runs.
 #[derive(Debug, Clone)]
 pub struct RelaySettings {
@@ -84,6 +87,10 @@ pub struct RelaySettings {
     pub batch_size: i64,
     /// How often to look for rows written by other replicas when nothing woke the relay.
     pub poll_interval: Duration,
+    /// Queues of known consumers to declare (idempotently, with the consumer's own arguments)
+    /// before publishing, so events published before a consumer first starts wait in its queue
+    /// instead of coming back unroutable: `(queue, binding keys)`.
+    pub mailboxes: Vec<(String, Vec<String>)>,
 }
 
 /// Publishes the outbox until `stop`. `wake` is notified by writers after they commit, so an event
@@ -112,7 +119,14 @@ pub async fn relay_until(
                 settings.poll_interval
             }
             Err(e) => {
-                tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+                // The broker supervisor already reports an unreachable broker; don't repeat it here.
+                if e.downcast_ref::<crate::amqp::AmqpError>()
+                    .is_some_and(|e| matches!(e, crate::amqp::AmqpError::NotConnected))
+                {
+                    tracing::debug!("outbox relay waiting for RabbitMQ");
+                } else {
+                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+                }
                 publisher = None;
                 let wait = backoff;
                 backoff = (backoff * 2).min(Duration::from_secs(5));
@@ -136,7 +150,14 @@ pub async fn relay_once(
     publisher: &mut Option<Publisher>,
 ) -> anyhow::Result<usize> {
     if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
-        *publisher = Some(Publisher::open(broker, &settings.exchange).await?);
+        let opened = Publisher::open(broker, &settings.exchange).await?;
+        let channel = broker.channel().await?;
+        for (queue, keys) in &settings.mailboxes {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            crate::amqp::declare_queue(&channel, &settings.exchange, queue, &keys).await?;
+        }
+        let _ = channel.close(200, "topology declared".into()).await;
+        *publisher = Some(opened);
     }
     let Some(publisher) = publisher.as_ref() else {
         return Ok(0);
@@ -169,7 +190,7 @@ pub async fn relay_once(
                             routing_key: &row.routing_key,
                             type_name: &row.type_name,
                             message_id: &message_id,
-                            content_type: uapi_content_type(),
+                            content_type: CONTENT_TYPE,
                             body: &row.payload,
                             headers,
                         })
@@ -180,7 +201,11 @@ pub async fn relay_once(
             let mut confirmed = Vec::with_capacity(rows.len());
             let mut failure = None;
             for (row, p) in rows.iter().zip(pending) {
-                match p.confirmed().await {
+                // A broker that vanished without closing the socket must not hold the rows' locks forever.
+                let confirmed_in_time = tokio::time::timeout(CONFIRM_TIMEOUT, p.confirmed())
+                    .await
+                    .unwrap_or(Err(crate::amqp::AmqpError::NotConnected));
+                match confirmed_in_time {
                     Ok(()) if failure.is_none() => confirmed.push(row.id),
                     Ok(()) => {}
                     Err(e) => {
@@ -208,9 +233,8 @@ pub async fn relay_once(
     .await
 }
 
-fn uapi_content_type() -> &'static str {
-    "application/x-protobuf"
-}
+/// Every outbox message is a protobuf event.
+const CONTENT_TYPE: &str = "application/x-protobuf";
 
 /// Rows waiting to be published (for `/metrics` and tests).
 pub async fn backlog(pool: &PgPool) -> anyhow::Result<i64> {

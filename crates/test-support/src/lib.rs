@@ -40,6 +40,12 @@ pub async fn delete_broker_objects(exchange: &str, queues: &[&str]) {
     let _ = conn.close(200, "test cleanup".into()).await;
 }
 
+/// Deletes a consumer queue declared by `uapi_platform::amqp::declare_queue` together with its
+/// dead-letter queue and exchange. Best effort.
+pub async fn delete_queue_with_dead_letters(queue: &str) {
+    delete_broker_objects(&format!("{queue}.dlx"), &[queue, &format!("{queue}.dlq")]).await;
+}
+
 /// Installs a test-friendly subscriber once per process when `TEST_LOG` is set.
 pub fn init_tracing() {
     static ONCE: Once = Once::new();

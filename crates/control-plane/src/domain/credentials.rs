@@ -44,6 +44,11 @@ pub fn new_api_key() -> String {
     format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
 }
 
+/// A new admin token (for `control-plane keygen`).
+pub fn new_admin_token() -> String {
+    format!("uapi_admin_{}", URL_SAFE_NO_PAD.encode(random_bytes::<24>()))
+}
+
 /// A new salt for a SCIM token.
 pub fn new_token_salt() -> Vec<u8> {
     random_bytes::<16>().to_vec()

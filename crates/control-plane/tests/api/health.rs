@@ -80,6 +80,7 @@ async fn sigterm_drains_and_exits_cleanly() {
             .env("UAPI_DATABASE__URL", &db.url)
             .env("UAPI_AMQP__URL", uapi_test_support::amqp_url())
             .env("UAPI_AMQP__EXCHANGE", &exchange)
+            .env("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", format!("{exchange}.mailbox"))
             .env("UAPI_ADMIN__TOKEN", crate::helpers::ADMIN_TOKEN)
             .env("UAPI_AUTH__SIGNING_KEY", &signing)
             .env("UAPI_SCIM__TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
@@ -109,4 +110,5 @@ async fn sigterm_drains_and_exits_cleanly() {
     };
     assert!(status.success(), "exit status {status:?}");
     uapi_test_support::delete_broker_objects(&exchange, &[]).await;
+    uapi_test_support::delete_queue_with_dead_letters(&format!("{exchange}.mailbox")).await;
 }

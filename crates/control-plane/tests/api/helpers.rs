@@ -19,6 +19,8 @@ pub struct TestApp {
     pub client: Client,
     pub pool: PgPool,
     pub exchange: String,
+    /// The scim-ingress queue the relay declares, unique to this test.
+    pub mailbox: String,
     stop: CancellationToken,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     /// Dropped last: removes the test's database.
@@ -30,6 +32,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     uapi_test_support::init_tracing();
     let db = TestDb::new().await.expect("test database");
     let exchange = uapi_test_support::unique_name("test.events");
+    let mailbox = format!("{exchange}.scim-ingress.connections");
     let (signing, _) = uapi_platform::auth::generate_keypair();
     let mut env: HashMap<String, String> = [
         ("UAPI_HTTP__PORT", "0".to_owned()),
@@ -43,6 +46,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("UAPI_SCIM__TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=".to_owned()),
         ("UAPI_SCIM__PUBLIC_URL", "https://scim.example.test".to_owned()),
         ("UAPI_OUTBOX__POLL_INTERVAL_MS", "100".to_owned()),
+        ("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", mailbox.clone()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
@@ -59,7 +63,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let pool = uapi_platform::db::pool(&settings.database).expect("pool");
     let stop = CancellationToken::new();
     let task = tokio::spawn(app.run_until(stop.clone()));
-    TestApp { addr, client: Client::new(), pool, exchange, stop, task: Some(task), _db: db }
+    TestApp { addr, client: Client::new(), pool, exchange, mailbox, stop, task: Some(task), _db: db }
 }
 
 pub async fn spawn_app() -> TestApp {
@@ -141,6 +145,7 @@ impl TestApp {
             task.await.expect("joins").expect("drains cleanly");
         }
         uapi_test_support::delete_broker_objects(&self.exchange, queues).await;
+        uapi_test_support::delete_queue_with_dead_letters(&self.mailbox).await;
     }
 }
 

@@ -1,0 +1,31 @@
+# uapi-hris: the two commands are `make run` and `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+
+.PHONY: run test build dev-keys fmt lint check-compose clean-dev help
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+run: ## build, create databases, migrate and start every service in the foreground (Ctrl-C stops all)
+	@scripts/dev-run.sh
+
+test: ## formatting, lints and every test against the local Postgres and RabbitMQ
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	$(CARGO) nextest run --workspace --no-fail-fast
+
+build: ## debug build of every binary
+	$(CARGO) build --workspace --bins
+
+dev-keys: ## write .dev/keys.env (admin token, access-token key pair, SCIM token key) if missing
+	@scripts/dev-keys.sh
+
+fmt: ## format the code
+	$(CARGO) fmt --all
+
+lint: ## clippy as CI runs it
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+clean-dev: ## forget the local dev keys (databases stay)
+	rm -rf .dev

@@ -1,0 +1,135 @@
+//! The command-line grammar.
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Parser)]
+#[command(name = "uapi", version, about = "Manage uapi-hris: applications, auth, consumers and connections")]
+pub struct Cli {
+    /// Print raw JSON instead of tables (for scripts).
+    #[arg(long, global = true)]
+    pub json: bool,
+    #[command(flatten)]
+    pub urls: Urls,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Where the services are: flag, then environment, then `config.toml`, then the local defaults.
+#[derive(Args, Clone, Default)]
+pub struct Urls {
+    /// control-plane base URL [default: http://127.0.0.1:8080]
+    #[arg(long, global = true, env = "UAPI_CONTROL_PLANE_URL")]
+    pub control_plane_url: Option<String>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Admin API (needs the admin token).
+    #[command(subcommand)]
+    Admin(AdminCommand),
+    /// Exchange an API key for an access token and remember both.
+    Auth(AuthArgs),
+    /// Consumers of your application.
+    #[command(subcommand)]
+    Consumers(ConsumersCommand),
+    /// Connections of a consumer (Okta SCIM).
+    #[command(subcommand)]
+    Connections(ConnectionsCommand),
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create an application; prints its id and API key (shown once).
+    CreateApplication {
+        #[arg(long)]
+        name: String,
+        /// Admin token of the control plane.
+        #[arg(long, env = "UAPI_ADMIN__TOKEN", hide_env_values = true)]
+        admin_token: String,
+    },
+}
+
+#[derive(Args)]
+pub struct AuthArgs {
+    /// Application id (application scope).
+    #[arg(long, env = "UAPI_APPLICATION_ID")]
+    pub application_id: Option<String>,
+    /// API key of the application; read from the saved profile when omitted.
+    #[arg(long, env = "UAPI_API_KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Authenticate for one consumer instead (consumer scope).
+    #[arg(long)]
+    pub consumer_id: Option<String>,
+}
+
+#[derive(Args, Clone)]
+pub struct PageArgs {
+    /// Page size (1–200).
+    #[arg(long)]
+    pub limit: Option<u32>,
+    /// Cursor from a previous page's `meta.next`.
+    #[arg(long)]
+    pub cursor: Option<String>,
+    /// Follow `meta.next` and print every page.
+    #[arg(long, conflicts_with = "cursor")]
+    pub all: bool,
+}
+
+#[derive(Subcommand)]
+pub enum ConsumersCommand {
+    Create {
+        #[arg(long)]
+        name: String,
+        /// Your own identifier for this consumer (unique per application).
+        #[arg(long)]
+        reference: Option<String>,
+    },
+    List(PageArgs),
+    Get {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+}
+
+#[derive(Args, Clone)]
+pub struct ConsumerArg {
+    /// The consumer whose connections to manage.
+    #[arg(long, env = "UAPI_CONSUMER_ID")]
+    pub consumer: String,
+}
+
+#[derive(Subcommand)]
+pub enum ConnectionsCommand {
+    /// Connect an integration; prints the SCIM base URL and API token for Okta.
+    Create {
+        #[command(flatten)]
+        consumer: ConsumerArg,
+        #[arg(long, default_value = "okta-scim")]
+        service: String,
+    },
+    List {
+        #[command(flatten)]
+        consumer: ConsumerArg,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    Get {
+        #[command(flatten)]
+        consumer: ConsumerArg,
+        id: String,
+    },
+    /// Issue a new SCIM API token; the old one stops working.
+    RotateToken {
+        #[command(flatten)]
+        consumer: ConsumerArg,
+        id: String,
+    },
+    /// Delete the connection; its SCIM token stops working.
+    Delete {
+        #[command(flatten)]
+        consumer: ConsumerArg,
+        id: String,
+    },
+}

@@ -1,0 +1,157 @@
+//! The README journey with the real binaries: `control-plane` serving on the real Postgres and
+//! RabbitMQ, driven by `uapi` exactly as a user would, with scripts' view of exit codes.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+use uapi_test_support::TestDb;
+
+const ADMIN_TOKEN: &str = "journey-admin-token-0123456789";
+
+struct ControlPlane {
+    child: Child,
+    url: String,
+    exchange: String,
+}
+
+impl Drop for ControlPlane {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn bin(name: &str) -> PathBuf {
+    // Workspace builds put every binary beside `uapi`; `cargo nextest run --workspace` builds them all.
+    let path = Path::new(env!("CARGO_BIN_EXE_uapi")).with_file_name(name);
+    assert!(path.exists(), "{} is not built; run the tests for the whole workspace", path.display());
+    path
+}
+
+async fn start_control_plane(db: &TestDb) -> ControlPlane {
+    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+    let (signing, _) = uapi_platform::auth::generate_keypair();
+    let exchange = uapi_test_support::unique_name("test.events");
+    let command = |arg: &str| {
+        let mut c = Command::new(bin("control-plane"));
+        c.arg(arg)
+            .env("UAPI_HTTP__PORT", port.to_string())
+            .env("UAPI_DATABASE__URL", &db.url)
+            .env("UAPI_AMQP__URL", uapi_test_support::amqp_url())
+            .env("UAPI_AMQP__EXCHANGE", &exchange)
+            .env("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", format!("{exchange}.mailbox"))
+            .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
+            .env("UAPI_AUTH__SIGNING_KEY", &signing)
+            .env("UAPI_SCIM__TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null());
+        c
+    };
+    assert!(command("migrate").status().expect("migrate").success());
+    let child = command("serve").spawn().expect("control-plane starts");
+    let url = format!("http://127.0.0.1:{port}");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let ready = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok();
+        if ready {
+            break;
+        }
+        assert!(Instant::now() < deadline, "control-plane did not start");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    ControlPlane { child, url, exchange }
+}
+
+struct Uapi {
+    config_dir: PathBuf,
+    url: String,
+}
+
+impl Uapi {
+    fn run(&self, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_uapi"))
+            .args(args)
+            .env("UAPI_CONFIG_DIR", &self.config_dir)
+            .env("UAPI_CONTROL_PLANE_URL", &self.url)
+            .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
+            .env_remove("UAPI_API_KEY")
+            .env_remove("UAPI_APPLICATION_ID")
+            .env_remove("UAPI_CONSUMER_ID")
+            .output()
+            .expect("uapi runs")
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert!(out.status.success(), "uapi {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice(&out.stdout).expect("JSON output")
+    }
+}
+
+#[tokio::test]
+async fn readme_journey_with_the_cli() {
+    let db = TestDb::new().await.expect("db");
+    let cp = start_control_plane(&db).await;
+    let config_dir = std::env::temp_dir().join(format!("uapi-cli-{}", uuid::Uuid::new_v4().simple()));
+    let uapi = Uapi { config_dir: config_dir.clone(), url: cp.url.clone() };
+
+    // Not yet authenticated: exit code 3 and a hint.
+    let out = uapi.run(&["consumers", "list"]);
+    assert_eq!(out.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("uapi auth"));
+
+    let app = uapi.json(&["admin", "create-application", "--name", "Acme"]);
+    let (app_id, key) = (app["applicationId"].as_str().expect("id"), app["apiKey"].as_str().expect("key"));
+    let out = uapi.run(&["auth", "--application-id", app_id, "--api-key", key]);
+    assert!(out.status.success());
+    let saved = std::fs::read_to_string(config_dir.join("config.toml")).expect("profile saved");
+    assert!(saved.contains(app_id));
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(config_dir.join("config.toml")).expect("meta").permissions().mode();
+        assert_eq!(mode & 0o077, 0, "profile holds credentials and must be private");
+    }
+
+    let consumer = uapi.json(&["consumers", "create", "--name", "Globex", "--reference", "globex-1"]);
+    let consumer_id = consumer["id"].as_str().expect("id");
+    let list = uapi.json(&["consumers", "list"]);
+    assert_eq!(list["data"][0]["id"], consumer_id);
+    // The human table names the consumer too.
+    let table = String::from_utf8(uapi.run(&["consumers", "list"]).stdout).expect("utf8");
+    assert!(table.starts_with("ID") && table.contains("Globex"), "{table}");
+
+    let conn = uapi.json(&["connections", "create", "--consumer", consumer_id]);
+    assert_eq!(conn["serviceId"], "okta-scim");
+    assert!(conn["metadata"]["baseUrl"].as_str().expect("baseUrl").ends_with("/scim/v2"));
+    let token = conn["metadata"]["apiToken"].as_str().expect("apiToken").to_owned();
+    let conn_id = conn["id"].as_str().expect("id");
+    let got = uapi.json(&["connections", "get", "--consumer", consumer_id, conn_id]);
+    assert_eq!(got["metadata"]["apiToken"], token.as_str());
+    let rotated = uapi.json(&["connections", "rotate-token", "--consumer", consumer_id, conn_id]);
+    assert_ne!(rotated["metadata"]["apiToken"], token.as_str());
+    let listed = uapi.json(&["connections", "list", "--consumer", consumer_id]);
+    assert_eq!(listed["data"].as_array().expect("data").len(), 1);
+
+    // Exit codes scripts can trust.
+    assert_eq!(uapi.run(&["consumers", "create", "--name", "Again", "--reference", "globex-1"]).status.code(), Some(5));
+    assert_eq!(uapi.run(&["consumers", "get", &uuid::Uuid::now_v7().to_string()]).status.code(), Some(4));
+    assert_eq!(uapi.run(&["consumers", "create", "--name", " "]).status.code(), Some(6));
+    assert_eq!(uapi.run(&["consumers", "frobnicate"]).status.code(), Some(2));
+
+    assert!(uapi.run(&["connections", "delete", "--consumer", consumer_id, conn_id]).status.success());
+    assert_eq!(uapi.run(&["connections", "get", "--consumer", consumer_id, conn_id]).status.code(), Some(4));
+    assert!(uapi.run(&["consumers", "delete", consumer_id]).status.success());
+
+    // A control plane that is not there: exit code 7.
+    let exchange = cp.exchange.clone();
+    drop(cp);
+    assert_eq!(uapi.run(&["consumers", "list"]).status.code(), Some(7));
+    let _ = std::fs::remove_dir_all(&config_dir);
+    uapi_test_support::delete_broker_objects(&exchange, &[]).await;
+    uapi_test_support::delete_queue_with_dead_letters(&format!("{exchange}.mailbox")).await;
+}
