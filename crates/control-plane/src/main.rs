@@ -23,7 +23,9 @@ async fn main() -> anyhow::Result<()> {
         "serve" => {
             let app = Application::build(&settings)?;
             tracing::info!(port = app.port(), "control-plane listening");
-            app.run_until(uapi_platform::shutdown::on_signal()).await
+            let outcome = app.run_until(uapi_platform::shutdown::on_signal()).await;
+            tracing::info!("control-plane stopped");
+            outcome
         }
         other => Err(anyhow::anyhow!("unknown command {other:?}; use serve, migrate or keygen")),
     };

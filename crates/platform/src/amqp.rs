@@ -227,6 +227,13 @@ impl Publisher {
         Ok(Self { channel, exchange: exchange.to_owned() })
     }
 
+    /// Closes the channel (at shutdown, before the connection closes).
+    pub async fn close(self) {
+        if self.channel.status().connected() {
+            let _ = self.channel.close(200, "shutdown".into()).await;
+        }
+    }
+
     /// Whether the channel can still publish; replace the publisher when it cannot.
     pub fn is_usable(&self) -> bool {
         self.channel.status().connected()

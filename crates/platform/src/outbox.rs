@@ -139,6 +139,9 @@ pub async fn relay_until(
             _ = tokio::time::sleep(wait) => {}
         }
     }
+    if let Some(p) = publisher {
+        p.close().await;
+    }
 }
 
 /// Claims up to one batch, publishes it in order and deletes what the broker confirmed.
