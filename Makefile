@@ -29,3 +29,10 @@ lint: ## clippy as CI runs it
 
 clean-dev: ## forget the local dev keys (databases stay)
 	rm -rf .dev
+
+check-compose: ## validate docker-compose.yml (needs docker compose or docker-compose, and .dev/keys.env)
+	@scripts/dev-keys.sh
+	@if docker compose version >/dev/null 2>&1; then docker compose config -q && docker compose --profile full config -q; \
+	 elif command -v docker-compose >/dev/null; then docker-compose config -q && docker-compose --profile full config -q; \
+	 else echo "neither 'docker compose' nor 'docker-compose' is installed" >&2; exit 1; fi
+	@echo "docker-compose.yml is valid"
