@@ -21,7 +21,9 @@ ensure_dependencies() {
   [ ${#missing[@]} -eq 0 ] && return 0
   if command -v docker >/dev/null && docker info >/dev/null 2>&1; then
     say "starting ${missing[*]} with docker compose"
-    docker compose up -d "${missing[@]}"
+    if docker compose version >/dev/null 2>&1; then compose=(docker compose); else compose=(docker-compose); fi
+    scripts/dev-keys.sh
+    "${compose[@]}" up -d "${missing[@]}"
     for _ in $(seq 1 60); do
       reachable "$PG_HOST" "$PG_PORT" && reachable "$AMQP_HOST" "$AMQP_PORT" && return 0
       sleep 1
