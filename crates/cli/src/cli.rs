@@ -20,6 +20,9 @@ pub struct Urls {
     /// control-plane base URL [default: http://127.0.0.1:8080]
     #[arg(long, global = true, env = "UAPI_CONTROL_PLANE_URL")]
     pub control_plane_url: Option<String>,
+    /// employee-store base URL [default: http://127.0.0.1:8082]
+    #[arg(long, global = true, env = "UAPI_EMPLOYEE_STORE_URL")]
+    pub employee_store_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -35,6 +38,36 @@ pub enum Command {
     /// Connections of a consumer (Okta SCIM).
     #[command(subcommand)]
     Connections(ConnectionsCommand),
+    /// Employees of a consumer, as Okta provisioned them.
+    #[command(subcommand)]
+    Employees(EmployeesCommand),
+}
+
+#[derive(Subcommand)]
+pub enum EmployeesCommand {
+    List {
+        #[command(flatten)]
+        consumer: ConsumerArg,
+        #[command(flatten)]
+        page: PageArgs,
+        /// ACTIVE or INACTIVE.
+        #[arg(long)]
+        employment_status: Option<String>,
+        /// Exact work email (case-insensitive).
+        #[arg(long)]
+        work_email: Option<String>,
+        /// Only employees changed after this RFC 3339 time.
+        #[arg(long)]
+        updated_after: Option<String>,
+        /// Include deleted employees.
+        #[arg(long)]
+        include_deleted: bool,
+    },
+    Get {
+        #[command(flatten)]
+        consumer: ConsumerArg,
+        id: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -28,7 +28,8 @@ pub async fn enqueue_connection_event(
             service_id: c.service_id.clone(),
         }),
         token_sha256: c.token_sha256.clone(),
-        revision: c.token_revision.max(0) as u64,
+        // A deletion supersedes the connection's last token revision.
+        revision: (c.token_revision.max(0) as u64) + u64::from(kind == Kind::Deleted),
         occurred_at: Some(prost_types::Timestamp {
             seconds: now.timestamp(),
             nanos: now.timestamp_subsec_nanos() as i32,

@@ -7,6 +7,8 @@ pub mod v1 {
     include!(concat!(env!("OUT_DIR"), "/uapi.events.v1.rs"));
 }
 
+pub mod model;
+
 /// The durable topic exchange every event is published to.
 pub const EXCHANGE: &str = "uapi.events";
 

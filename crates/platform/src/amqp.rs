@@ -150,6 +150,9 @@ pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), A
     Ok(())
 }
 
+/// Deliveries of one message before the broker dead-letters it.
+pub const DELIVERY_LIMIT: i32 = 5;
+
 /// A consumer's queue: durable quorum queue `name`, dead-lettering into `name.dlq`, bound to
 /// `exchange` with each of `bindings`. Idempotent.
 pub async fn declare_queue(channel: &Channel, exchange: &str, name: &str, bindings: &[&str]) -> Result<(), AmqpError> {
@@ -181,6 +184,8 @@ pub async fn declare_queue(channel: &Channel, exchange: &str, name: &str, bindin
     let mut args = FieldTable::default();
     args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
     args.insert("x-dead-letter-exchange".into(), AMQPValue::LongString(dlx.as_str().into()));
+    // After this many failed deliveries the broker dead-letters the message: retries are bounded.
+    args.insert("x-delivery-limit".into(), AMQPValue::LongInt(DELIVERY_LIMIT));
     channel.queue_declare(name.into(), QueueDeclareOptions { durable: true, ..Default::default() }, args).await?;
     for key in bindings {
         channel

@@ -180,6 +180,14 @@ pub struct VerifySettings {
     pub verifying_key: String,
 }
 
+impl VerifySettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        crate::auth::TokenVerifier::from_base64(&self.verifying_key).map(|_| ()).map_err(|e| {
+            ConfigError::invalid("auth.verifying_key", format!("required, base64 of the Ed25519 public key: {e}"))
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,11 +5,13 @@
 pub mod amqp;
 pub mod auth;
 pub mod config;
+pub mod consumer;
 pub mod db;
 pub mod health;
 pub mod http;
 pub mod metrics;
 pub mod outbox;
+pub mod pagination;
 pub mod problem;
 pub mod secret;
 pub mod shutdown;

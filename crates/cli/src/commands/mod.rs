@@ -4,6 +4,7 @@ mod admin;
 mod auth;
 mod connections;
 mod consumers;
+mod employees;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -15,11 +16,13 @@ use crate::output;
 use crate::profile::{CachedToken, Profile};
 
 const DEFAULT_CONTROL_PLANE: &str = "http://127.0.0.1:8080";
+const DEFAULT_EMPLOYEE_STORE: &str = "http://127.0.0.1:8082";
 
 pub struct Ctx {
     pub api: Api,
     pub json: bool,
     pub control_plane: String,
+    pub employee_store: String,
     pub profile: Profile,
 }
 
@@ -33,12 +36,21 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         .unwrap_or_else(|| DEFAULT_CONTROL_PLANE.into())
         .trim_end_matches('/')
         .to_owned();
-    let mut ctx = Ctx { api: Api::new(), json: cli.json, control_plane, profile };
+    let employee_store = cli
+        .urls
+        .employee_store_url
+        .clone()
+        .or_else(|| profile.employee_store_url.clone())
+        .unwrap_or_else(|| DEFAULT_EMPLOYEE_STORE.into())
+        .trim_end_matches('/')
+        .to_owned();
+    let mut ctx = Ctx { api: Api::new(), json: cli.json, control_plane, employee_store, profile };
     match cli.command {
         Command::Admin(cmd) => admin::run(&mut ctx, cmd).await,
         Command::Auth(args) => auth::run(&mut ctx, args).await,
         Command::Consumers(cmd) => consumers::run(&mut ctx, cmd).await,
         Command::Connections(cmd) => connections::run(&mut ctx, cmd).await,
+        Command::Employees(cmd) => employees::run(&mut ctx, cmd).await,
     }
 }
 
@@ -93,7 +105,11 @@ impl Ctx {
         if self.json { output::json(value) } else { human(value) }
     }
 
-    /// GETs a list (one page, or every page with `--all`) and prints it.
+    pub fn es(&self, path: &str) -> String {
+        format!("{}{path}", self.employee_store)
+    }
+
+    /// GETs a list (one page, or every page with `--all`) and prints it. `url` may carry a query.
     pub async fn list(
         &self,
         url: &str,
@@ -111,7 +127,8 @@ impl Ctx {
             if let Some(c) = &cursor {
                 query.push(format!("cursor={c}"));
             }
-            let full = if query.is_empty() { url.to_owned() } else { format!("{url}?{}", query.join("&")) };
+            let sep = if url.contains('?') { "&" } else { "?" };
+            let full = if query.is_empty() { url.to_owned() } else { format!("{url}{sep}{}", query.join("&")) };
             let res = self.api.call(Method::GET, &full, Some(token), None).await?;
             rows.extend(res["data"].as_array().cloned().unwrap_or_default());
             match res["meta"]["next"].as_str() {

@@ -1,4 +1,3 @@
 //! Domain rules of the control plane, free of HTTP and SQL.
 
 pub mod credentials;
-pub mod pagination;

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use crate::db::connections::{self, Connection};
 use crate::db::{consumers, is_unique_violation};
 use crate::domain::credentials;
-use crate::domain::pagination::{self, PageQuery};
+use uapi_platform::pagination::{self, PageQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::events::enqueue_connection_event;
 use crate::state::AppState;

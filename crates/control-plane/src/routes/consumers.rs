@@ -9,7 +9,7 @@ use uuid::Uuid;
 
 use super::required_text;
 use crate::db::{connections, consumers, consumers::Consumer, is_unique_violation};
-use crate::domain::pagination::{self, PageQuery};
+use uapi_platform::pagination::{self, PageQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::events::enqueue_connection_event;
 use crate::state::AppState;

@@ -121,7 +121,7 @@ async fn okta_scim_connection_lifecycle_with_rotation_and_revocation() {
     assert_eq!(app.delete(&format!("/api/connections/{id}"), &t.consumer_token).await.status(), 204);
     assert_problem(app.get(&format!("/api/connections/{id}"), &t.consumer_token).await, 404).await;
     let (key, event) = next_event(&mut events).await;
-    assert_eq!((key.as_str(), event.kind()), ("connection.deleted", Kind::Deleted));
+    assert_eq!((key.as_str(), event.kind(), event.revision), ("connection.deleted", Kind::Deleted, 3));
     assert!(stored_hashes(&app).await.is_empty());
     app.shutdown(&[&queue]).await;
 }

@@ -5,7 +5,7 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use uapi_platform::problem::Problem;
+use crate::problem::Problem;
 use uuid::Uuid;
 
 pub const DEFAULT_LIMIT: i64 = 50;

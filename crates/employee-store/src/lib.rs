@@ -1,0 +1,14 @@
+//! employee-store: projects employee events into Postgres and serves `/api/hris/employees`.
+
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod projection;
+pub mod routes;
+pub mod startup;
+pub mod state;
+
+/// Advisory-lock key that serialises this service's migrations.
+pub const MIGRATION_LOCK: i64 = 0x7561_7069_0003;
+
+pub const MIGRATIONS: diesel_migrations::EmbeddedMigrations = diesel_migrations::embed_migrations!("migrations");

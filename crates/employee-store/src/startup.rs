@@ -1,0 +1,76 @@
+//! Builds employee-store from its settings and runs it until shutdown: the read API and the
+//! projection consumer.
+
+use std::sync::Arc;
+
+use actix_web::web;
+use tokio_util::sync::CancellationToken;
+use uapi_platform::amqp::Broker;
+use uapi_platform::auth::TokenVerifier;
+use uapi_platform::consumer::{self, ConsumerSettings};
+use uapi_platform::health::Readiness;
+use uapi_platform::http::{self, HttpService};
+use uapi_platform::metrics::Metrics;
+use uapi_platform::{db, db::PgPool};
+
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::{projection, routes};
+
+pub const SERVICE: &str = "employee-store";
+
+pub struct Application {
+    http: HttpService,
+    pool: PgPool,
+    broker: Arc<Broker>,
+    consumer: ConsumerSettings,
+}
+
+impl Application {
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let pool = db::pool(&settings.database)?;
+        let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
+        let verifier = web::Data::new(
+            TokenVerifier::from_base64(&settings.auth.verifying_key)
+                .map_err(|e| anyhow::anyhow!("auth.verifying_key: {e}"))?,
+        );
+        let state = web::Data::new(AppState { pool: pool.clone() });
+        let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
+        let http = http::bind(&settings.http, readiness, Metrics::new(SERVICE), move |cfg| {
+            cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
+        })?;
+        Ok(Self {
+            http,
+            pool,
+            broker,
+            consumer: ConsumerSettings {
+                exchange: settings.amqp.exchange.clone(),
+                queue: settings.consumer.queue.clone(),
+                bindings: vec!["employee.#".to_owned()],
+                prefetch: settings.amqp.prefetch,
+                concurrency: settings.consumer.concurrency,
+            },
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.http.port()
+    }
+
+    pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let background = CancellationToken::new();
+        let broker = self.broker.supervise_until(background.clone());
+        let pool = self.pool.clone();
+        let consumer = tokio::spawn(consumer::consume_until(
+            self.broker.clone(),
+            self.consumer,
+            move |d| projection::handle(pool.clone(), d),
+            background.clone(),
+        ));
+        let served = self.http.run_until(stop).await;
+        background.cancel();
+        let _ = consumer.await;
+        let _ = broker.await;
+        served
+    }
+}

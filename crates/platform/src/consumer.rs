@@ -1,0 +1,165 @@
+//! A supervised RabbitMQ consumer: declares its queue, consumes with prefetch and manual acks, and
+//! classifies each failure. Transient failures are retried a bounded number of times (the quorum
+//! queue's delivery limit) with a growing pause, so a poison message never loops hot; permanent
+//! failures and exhausted retries go to the dead-letter queue. Reconnects on broker loss.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::message::Delivery;
+use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicRejectOptions};
+use lapin::types::{AMQPValue, FieldTable};
+use tokio_util::sync::CancellationToken;
+
+use crate::amqp::{self, Broker};
+
+/// What went wrong with one message.
+#[derive(Debug, thiserror::Error)]
+pub enum HandleError {
+    /// Worth retrying (database unavailable, timeout): the message is redelivered later.
+    #[error("transient: {0}")]
+    Transient(String),
+    /// Will never succeed (cannot decode, violates the contract): dead-lettered at once.
+    #[error("permanent: {0}")]
+    Permanent(String),
+}
+
+/// Where and how to consume.
+#[derive(Debug, Clone)]
+pub struct ConsumerSettings {
+    pub exchange: String,
+    pub queue: String,
+    pub bindings: Vec<String>,
+    pub prefetch: u16,
+    /// Concurrent handlers (≤ prefetch). Messages of one aggregate may then be handled out of
+    /// order, so handlers must be idempotent and version-aware.
+    pub concurrency: usize,
+}
+
+/// How many times a message was delivered before, from the quorum queue's `x-delivery-count`.
+pub fn delivery_count(delivery: &Delivery) -> u32 {
+    let headers = delivery.properties.headers().as_ref();
+    match headers.and_then(|h| h.inner().iter().find(|(k, _)| k.as_str() == "x-delivery-count").map(|(_, v)| v)) {
+        Some(AMQPValue::LongLongInt(n)) => (*n).max(0) as u32,
+        Some(AMQPValue::LongInt(n)) => (*n).max(0) as u32,
+        Some(AMQPValue::ShortInt(n)) => (*n).max(0) as u32,
+        Some(AMQPValue::LongUInt(n)) => *n,
+        _ => 0,
+    }
+}
+
+/// The W3C trace context carried in the message headers.
+pub fn parent_context(delivery: &Delivery) -> opentelemetry::Context {
+    let mut carrier = std::collections::HashMap::new();
+    if let Some(headers) = delivery.properties.headers().as_ref() {
+        for (k, v) in headers.inner().iter() {
+            if let AMQPValue::LongString(s) = v {
+                carrier.insert(k.to_string(), String::from_utf8_lossy(s.as_bytes()).into_owned());
+            }
+        }
+    }
+    opentelemetry::global::get_text_map_propagator(|p| p.extract(&carrier))
+}
+
+/// Consumes until `stop`, calling `handle` for each delivery and acking after it succeeds.
+pub async fn consume_until<H, F>(broker: Arc<Broker>, settings: ConsumerSettings, handle: H, stop: CancellationToken)
+where
+    H: Fn(Delivery) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<(), HandleError>> + Send + 'static,
+{
+    let mut backoff = Duration::from_millis(200);
+    while !stop.is_cancelled() {
+        match run_session(&broker, &settings, handle.clone(), &stop).await {
+            Ok(()) => break,
+            Err(e) => {
+                tracing::warn!(queue = %settings.queue, error = %e, "consumer interrupted; resubscribing");
+                tokio::select! {
+                    _ = stop.cancelled() => break,
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}
+
+async fn run_session<H, F>(
+    broker: &Broker,
+    settings: &ConsumerSettings,
+    handle: H,
+    stop: &CancellationToken,
+) -> Result<(), amqp::AmqpError>
+where
+    H: Fn(Delivery) -> F + Clone + Send + Sync + 'static,
+    F: Future<Output = Result<(), HandleError>> + Send + 'static,
+{
+    broker.wait_connected(Duration::from_secs(3600)).await?;
+    let channel = amqp::consumer_channel(broker, settings.prefetch).await?;
+    amqp::declare_exchange(&channel, &settings.exchange).await?;
+    let keys: Vec<&str> = settings.bindings.iter().map(String::as_str).collect();
+    amqp::declare_queue(&channel, &settings.exchange, &settings.queue, &keys).await?;
+    let tag = format!("{}-{}", settings.queue, uuid::Uuid::new_v4().simple());
+    let mut consumer = channel
+        .basic_consume(
+            settings.queue.as_str().into(),
+            tag.as_str().into(),
+            BasicConsumeOptions::default(),
+            FieldTable::default(),
+        )
+        .await?;
+    let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+    let outcome = loop {
+        let next = tokio::select! {
+            _ = stop.cancelled() => break Ok(()),
+            next = consumer.next() => next,
+        };
+        let delivery = match next {
+            Some(Ok(d)) => d,
+            Some(Err(e)) => break Err(e.into()),
+            None => break Err(amqp::AmqpError::NotConnected),
+        };
+        let Ok(permit) = limit.clone().acquire_owned().await else {
+            break Ok(());
+        };
+        let handle = handle.clone();
+        let queue = settings.queue.clone();
+        tokio::spawn(async move {
+            let _permit = permit;
+            process(delivery, handle, &queue).await;
+        });
+    };
+    // Let handlers in flight finish and ack before the channel closes.
+    let _ = limit.acquire_many(settings.concurrency.max(1) as u32).await;
+    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
+    let _ = channel.close(200, "consumer stopped".into()).await;
+    outcome
+}
+
+async fn process<H, F>(delivery: Delivery, handle: H, queue: &str)
+where
+    H: Fn(Delivery) -> F,
+    F: Future<Output = Result<(), HandleError>>,
+{
+    let acker = delivery.acker.clone();
+    let attempt = delivery_count(&delivery);
+    let message_id = delivery.properties.message_id().as_ref().map(|m| m.to_string()).unwrap_or_default();
+    match handle(delivery).await {
+        Ok(()) => {
+            let _ = acker.ack(BasicAckOptions::default()).await;
+        }
+        Err(HandleError::Permanent(reason)) => {
+            tracing::error!(%queue, %message_id, %reason, "message rejected to the dead-letter queue");
+            let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
+        }
+        Err(HandleError::Transient(reason)) => {
+            // Pause before handing it back so a failing dependency is not hammered; the queue's
+            // delivery limit dead-letters it after a bounded number of attempts.
+            let pause = Duration::from_millis(200 * u64::from(attempt + 1).min(25));
+            tracing::warn!(%queue, %message_id, attempt, %reason, "message failed; will be redelivered");
+            tokio::time::sleep(pause).await;
+            let _ = acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! scim-ingress settings: the shared sections plus SCIM, connection-event and outbox keys.
+
+use serde::Deserialize;
+use uapi_platform::config::{
+    AmqpSettings, ConfigError, DatabaseSettings, HttpSettings, Sources, TelemetrySettings, Validate,
+};
+
+const DEFAULTS: &str = include_str!("../config/defaults.toml");
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct Settings {
+    pub http: HttpSettings,
+    pub database: DatabaseSettings,
+    pub amqp: AmqpSettings,
+    pub telemetry: TelemetrySettings,
+    pub scim: ScimSettings,
+    pub connections: ConnectionsSettings,
+    pub outbox: OutboxSettings,
+}
+
+/// `[scim]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct ScimSettings {
+    /// Externally visible base URL of this service (`UAPI_SCIM__PUBLIC_URL`).
+    pub public_url: String,
+    /// Page size of a list without `count`.
+    pub default_count: i64,
+    /// Largest page served (`filter.maxResults` in /ServiceProviderConfig).
+    pub max_count: i64,
+}
+
+/// `[connections]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct ConnectionsSettings {
+    /// The durable queue of connection lifecycle events.
+    pub queue: String,
+}
+
+/// `[outbox]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    pub batch_size: i64,
+    pub poll_interval_ms: u64,
+}
+
+impl Settings {
+    pub fn load(sources: Sources) -> Result<Self, ConfigError> {
+        uapi_platform::config::load(DEFAULTS, sources)
+    }
+
+    /// `<public_url>/scim/v2`
+    pub fn scim_base_url(&self) -> String {
+        format!("{}/scim/v2", self.scim.public_url.trim_end_matches('/'))
+    }
+}
+
+impl Validate for Settings {
+    fn validate(&self) -> Result<(), ConfigError> {
+        self.http.validate("http")?;
+        self.database.validate()?;
+        self.amqp.validate()?;
+        let url = url::Url::parse(&self.scim.public_url)
+            .map_err(|e| ConfigError::invalid("scim.public_url", format!("not an absolute URL: {e}")))?;
+        if !matches!(url.scheme(), "http" | "https") {
+            return Err(ConfigError::invalid("scim.public_url", "must be an http(s) URL"));
+        }
+        if !(1..=1000).contains(&self.scim.max_count) {
+            return Err(ConfigError::invalid("scim.max_count", "must be between 1 and 1000"));
+        }
+        if !(1..=self.scim.max_count).contains(&self.scim.default_count) {
+            return Err(ConfigError::invalid("scim.default_count", "must be between 1 and scim.max_count"));
+        }
+        if self.connections.queue.is_empty() {
+            return Err(ConfigError::invalid("connections.queue", "must not be empty"));
+        }
+        if self.outbox.batch_size < 1 {
+            return Err(ConfigError::invalid("outbox.batch_size", "must be positive"));
+        }
+        Ok(())
+    }
+}

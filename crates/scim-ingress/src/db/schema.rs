@@ -1,0 +1,32 @@
+//! Diesel table definitions, matching `migrations/`.
+
+diesel::table! {
+    connections (id) {
+        id -> Uuid,
+        application_id -> Uuid,
+        consumer_id -> Uuid,
+        service_id -> Text,
+        token_sha256 -> Bytea,
+        revision -> BigInt,
+        deleted -> Bool,
+        updated_at -> Timestamptz,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> Uuid,
+        connection_id -> Uuid,
+        seq -> BigInt,
+        user_name -> Text,
+        external_id -> Nullable<Text>,
+        emails -> Array<Text>,
+        manager_remote_id -> Nullable<Text>,
+        active -> Bool,
+        resource -> Jsonb,
+        employee -> Jsonb,
+        version -> BigInt,
+        created_at -> Timestamptz,
+        updated_at -> Timestamptz,
+    }
+}

@@ -1,0 +1,162 @@
+//! SCIM users of one connection. Every query takes the connection id: a user of another
+//! connection is indistinguishable from one that does not exist.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text, Uuid as SqlUuid};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use serde_json::Value;
+use uuid::Uuid;
+
+use super::schema::users;
+
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub emails: Vec<String>,
+    pub manager_remote_id: Option<String>,
+    pub active: bool,
+    pub resource: Value,
+    pub employee: Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Insertable, AsChangeset)]
+#[diesel(table_name = users)]
+#[diesel(treat_none_as_null = true)]
+pub struct UserWrite {
+    pub id: Uuid,
+    pub connection_id: Uuid,
+    pub user_name: String,
+    pub external_id: Option<String>,
+    pub emails: Vec<String>,
+    pub manager_remote_id: Option<String>,
+    pub active: bool,
+    pub resource: Value,
+    pub employee: Value,
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+pub async fn insert(conn: &mut AsyncPgConnection, user: &UserWrite) -> QueryResult<()> {
+    diesel::insert_into(users::table).values(user).execute(conn).await.map(|_| ())
+}
+
+pub async fn update(conn: &mut AsyncPgConnection, user: &UserWrite) -> QueryResult<()> {
+    diesel::update(users::table.find(user.id)).set(user).execute(conn).await.map(|_| ())
+}
+
+/// The user, locked for the rest of the transaction when `lock` is set.
+pub async fn find(conn: &mut AsyncPgConnection, connection: Uuid, id: Uuid, lock: bool) -> QueryResult<Option<UserRow>> {
+    let query = users::table
+        .filter(users::id.eq(id).and(users::connection_id.eq(connection)))
+        .select(UserRow::as_select());
+    if lock { query.for_update().first(conn).await.optional() } else { query.first(conn).await.optional() }
+}
+
+pub async fn delete(conn: &mut AsyncPgConnection, connection: Uuid, id: Uuid) -> QueryResult<bool> {
+    diesel::delete(users::table.filter(users::id.eq(id).and(users::connection_id.eq(connection))))
+        .execute(conn)
+        .await
+        .map(|n| n > 0)
+}
+
+/// The id of the connection's user whose SCIM id or externalId is `remote`.
+pub async fn resolve(conn: &mut AsyncPgConnection, connection: Uuid, remote: &str) -> QueryResult<Option<Uuid>> {
+    let by_external = users::table
+        .filter(users::connection_id.eq(connection).and(users::external_id.eq(remote)))
+        .select(users::id)
+        .first(conn)
+        .await
+        .optional()?;
+    match (by_external, Uuid::parse_str(remote)) {
+        (Some(id), _) => Ok(Some(id)),
+        (None, Ok(id)) => users::table
+            .filter(users::connection_id.eq(connection).and(users::id.eq(id)))
+            .select(users::id)
+            .first(conn)
+            .await
+            .optional(),
+        (None, Err(_)) => Ok(None),
+    }
+}
+
+/// Users whose manager is named by one of `remotes` (the id or externalId of a user just written),
+/// locked, so their `managerId` can be re-resolved.
+pub async fn reports_of(conn: &mut AsyncPgConnection, connection: Uuid, remotes: &[String]) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::connection_id.eq(connection).and(users::manager_remote_id.eq_any(remotes)))
+        .select(UserRow::as_select())
+        .order(users::seq.asc())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// A compiled filter: a SQL boolean expression over `users` with its text binds in order.
+#[derive(Debug, Clone, Default)]
+pub struct SqlFilter {
+    pub sql: String,
+    pub binds: Vec<String>,
+}
+
+/// One page of the connection's users matching `filter`, in creation order, and the total count.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    connection: Uuid,
+    filter: Option<&SqlFilter>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(i64, Vec<UserRow>)> {
+    let condition = filter.map(|f| format!(" AND ({})", f.sql)).unwrap_or_default();
+    let binds: &[String] = filter.map(|f| f.binds.as_slice()).unwrap_or(&[]);
+
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let mut count = diesel::sql_query(format!("SELECT count(*) AS n FROM users WHERE connection_id = $1{condition}"))
+        .into_boxed()
+        .bind::<SqlUuid, _>(connection);
+    for b in binds {
+        count = count.bind::<Text, _>(b.clone());
+    }
+    let total = count.get_result::<Count>(conn).await?.n;
+    if limit == 0 || offset >= total {
+        return Ok((total, Vec::new()));
+    }
+    let n = binds.len();
+    let mut page = diesel::sql_query(format!(
+        "SELECT id, connection_id, user_name, external_id, emails, manager_remote_id, active, resource, employee, \
+         version, created_at, updated_at FROM users WHERE connection_id = $1{condition} \
+         ORDER BY seq LIMIT ${} OFFSET ${}",
+        n + 2,
+        n + 3
+    ))
+    .into_boxed()
+    .bind::<SqlUuid, _>(connection);
+    for b in binds {
+        page = page.bind::<Text, _>(b.clone());
+    }
+    let rows = page.bind::<BigInt, _>(limit).bind::<BigInt, _>(offset).load::<UserRow>(conn).await?;
+    Ok((total, rows))
+}
+
+/// Lower-cased email values, for `emails.value` lookups (emails compare case-insensitively).
+pub fn email_keys(resource: &Value) -> Vec<String> {
+    resource
+        .get("emails")
+        .and_then(Value::as_array)
+        .map(|emails| {
+            emails.iter().filter_map(|e| e.get("value").and_then(Value::as_str)).map(str::to_lowercase).collect()
+        })
+        .unwrap_or_default()
+}

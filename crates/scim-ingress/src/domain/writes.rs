@@ -1,0 +1,171 @@
+//! The write pipeline: every SCIM change to a user runs in one transaction that locks the row,
+//! stores the resource, re-normalizes the employee and, only when the employee changed, bumps its
+//! version and writes the event to the outbox. The manager is resolved to our id when known, and
+//! the reports of a user are re-resolved when that user arrives later.
+
+use diesel_async::{AsyncConnection, AsyncPgConnection};
+use serde_json::{Map, Value};
+use uapi_events::model::Employee;
+use uuid::Uuid;
+
+use super::{normalize, resource};
+use crate::db::users::{self, UserRow, UserWrite};
+use crate::db::{self, is_unique_violation};
+use crate::events::{self, Change};
+use crate::scim::auth::Tenant;
+use crate::scim::error::{ScimError, ScimResult};
+
+/// The outcome of a write: the stored row, and whether an event was written.
+pub struct Written {
+    pub row: UserRow,
+    pub emitted: bool,
+}
+
+fn conflict(user_name: &str) -> ScimError {
+    ScimError::uniqueness(format!("a user with userName {user_name:?} already exists"))
+}
+
+fn stored_employee(row: &UserRow) -> ScimResult<Employee> {
+    serde_json::from_value(row.employee.clone()).map_err(|e| ScimError::Internal(e.into()))
+}
+
+fn to_row(w: UserWrite) -> UserRow {
+    UserRow {
+        id: w.id,
+        connection_id: w.connection_id,
+        user_name: w.user_name,
+        external_id: w.external_id,
+        emails: w.emails,
+        manager_remote_id: w.manager_remote_id,
+        active: w.active,
+        resource: w.resource,
+        employee: w.employee,
+        version: w.version,
+        created_at: w.created_at,
+        updated_at: w.updated_at,
+    }
+}
+
+async fn resolve_manager(conn: &mut AsyncPgConnection, tenant: &Tenant, e: &mut Employee) -> diesel::QueryResult<()> {
+    e.manager_id = match &e.manager_remote_id {
+        Some(remote) => users::resolve(conn, tenant.connection_id, remote).await?.map(|id| id.to_string()),
+        None => None,
+    };
+    Ok(())
+}
+
+fn write_of(id: Uuid, tenant: &Tenant, resource: &Map<String, Value>, employee: &Employee) -> ScimResult<UserWrite> {
+    let created = employee.created_at.unwrap_or_else(db::now);
+    Ok(UserWrite {
+        id,
+        connection_id: tenant.connection_id,
+        user_name: resource::user_name(resource),
+        external_id: resource::external_id(resource),
+        emails: users::email_keys(&Value::Object(resource.clone())),
+        manager_remote_id: employee.manager_remote_id.clone(),
+        active: resource::active(resource),
+        resource: Value::Object(resource.clone()),
+        employee: serde_json::to_value(employee).map_err(|e| ScimError::Internal(e.into()))?,
+        version: employee.version as i64,
+        created_at: created,
+        updated_at: employee.updated_at.unwrap_or(created),
+    })
+}
+
+/// Re-resolves `managerId` of the users whose manager is `row` (by id or externalId).
+async fn update_reports(conn: &mut AsyncPgConnection, tenant: &Tenant, row: &UserRow) -> ScimResult<()> {
+    let mut remotes = vec![row.id.to_string()];
+    remotes.extend(row.external_id.clone());
+    for report in users::reports_of(conn, tenant.connection_id, &remotes).await? {
+        let old = stored_employee(&report)?;
+        let mut new = old.clone();
+        resolve_manager(conn, tenant, &mut new).await?;
+        if new.manager_id == old.manager_id {
+            continue;
+        }
+        new.version += 1;
+        new.updated_at = Some(db::now());
+        let resource = report.resource.as_object().cloned().unwrap_or_default();
+        users::update(conn, &write_of(report.id, tenant, &resource, &new)?).await?;
+        events::enqueue(conn, tenant, Change::Updated, &new, vec!["managerId".into()]).await?;
+    }
+    Ok(())
+}
+
+/// `POST /Users`.
+pub async fn create(conn: &mut AsyncPgConnection, tenant: &Tenant, resource: Map<String, Value>) -> ScimResult<Written> {
+    let id = Uuid::now_v7();
+    conn.transaction::<Written, ScimError, _>(async |conn| {
+        let now = db::now();
+        let mut employee = normalize::employee(id, tenant, &resource);
+        resolve_manager(conn, tenant, &mut employee).await?;
+        employee.version = 1;
+        employee.created_at = Some(now);
+        employee.updated_at = Some(now);
+        let write = write_of(id, tenant, &resource, &employee)?;
+        match users::insert(conn, &write).await {
+            Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
+            other => other?,
+        }
+        events::enqueue(conn, tenant, Change::Created, &employee, Employee::content_fields()).await?;
+        let row = to_row(write);
+        update_reports(conn, tenant, &row).await?;
+        Ok(Written { row, emitted: true })
+    })
+    .await
+}
+
+/// `PUT` and `PATCH`: `change` turns the stored resource into the new body (replace or patch),
+/// which is then validated like a PUT body.
+pub async fn update<F>(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid, change: F) -> ScimResult<Written>
+where
+    F: FnOnce(&Value) -> ScimResult<Value> + Send,
+{
+    conn.transaction::<Written, ScimError, _>(async |conn| {
+        let current = users::find(conn, tenant.connection_id, id, true)
+            .await?
+            .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+        let resource = resource::clean(change(&current.resource)?, Some(id))?;
+        let old = stored_employee(&current)?;
+        let mut new = normalize::employee(id, tenant, &resource);
+        resolve_manager(conn, tenant, &mut new).await?;
+        let changed = old.changed_fields(&new);
+        if changed.is_empty() {
+            // Okta repeats identical PUTs: nothing changed, nothing is written or emitted.
+            return Ok(Written { row: current, emitted: false });
+        }
+        new.version = old.version + 1;
+        new.created_at = old.created_at;
+        new.updated_at = Some(db::now());
+        let write = write_of(id, tenant, &resource, &new)?;
+        match users::update(conn, &write).await {
+            Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
+            other => other?,
+        }
+        events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
+        let row = to_row(write);
+        if row.external_id != current.external_id {
+            update_reports(conn, tenant, &row).await?;
+        }
+        Ok(Written { row, emitted: true })
+    })
+    .await
+}
+
+/// `DELETE /Users/{id}`: the employee is gone; its last state travels with `employee.deleted`.
+pub async fn delete(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> ScimResult<()> {
+    conn.transaction::<(), ScimError, _>(async |conn| {
+        let current = users::find(conn, tenant.connection_id, id, true)
+            .await?
+            .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+        let mut last = stored_employee(&current)?;
+        last.version += 1;
+        let now = db::now();
+        last.updated_at = Some(now);
+        last.deleted_at = Some(now);
+        users::delete(conn, tenant.connection_id, id).await?;
+        events::enqueue(conn, tenant, Change::Deleted, &last, vec!["deletedAt".into()]).await?;
+        Ok(())
+    })
+    .await
+}

@@ -1,0 +1,63 @@
+//! Employee events into the outbox, in the transaction of the SCIM write that caused them.
+
+use diesel_async::AsyncPgConnection;
+use prost::Message;
+use uapi_events::model::Employee;
+use uapi_events::v1::{EmployeeEvent, Tenant as TenantProto};
+use uapi_events::{routing, type_name};
+use uapi_platform::outbox::{self, NewMessage};
+use uuid::Uuid;
+
+use crate::scim::auth::Tenant;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Change {
+    Created,
+    Updated,
+    Deleted,
+}
+
+impl Change {
+    fn routing_key(self) -> &'static str {
+        match self {
+            Self::Created => routing::EMPLOYEE_CREATED,
+            Self::Updated => routing::EMPLOYEE_UPDATED,
+            Self::Deleted => routing::EMPLOYEE_DELETED,
+        }
+    }
+}
+
+pub async fn enqueue(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    change: Change,
+    employee: &Employee,
+    changed_fields: Vec<String>,
+) -> diesel::QueryResult<()> {
+    let event_id = Uuid::now_v7();
+    let now = chrono::Utc::now();
+    let event = EmployeeEvent {
+        event_id: event_id.to_string(),
+        event_type: change.routing_key().to_owned(),
+        tenant: Some(TenantProto {
+            application_id: tenant.application_id.to_string(),
+            consumer_id: tenant.consumer_id.to_string(),
+            connection_id: tenant.connection_id.to_string(),
+            service_id: tenant.service_id.clone(),
+        }),
+        occurred_at: Some(prost_types::Timestamp { seconds: now.timestamp(), nanos: now.timestamp_subsec_nanos() as i32 }),
+        version: employee.version,
+        changed_fields,
+        employee: Some(employee.into()),
+    };
+    outbox::enqueue(
+        conn,
+        NewMessage {
+            message_id: event_id,
+            routing_key: change.routing_key(),
+            type_name: type_name::EMPLOYEE_EVENT,
+            payload: event.encode_to_vec(),
+        },
+    )
+    .await
+}

@@ -1,0 +1,149 @@
+//! Discovery (RFC 7644 §4): `/ServiceProviderConfig`, `/ResourceTypes` and `/Schemas`, describing
+//! exactly what this server supports. Read-only: other methods get 405.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpResponse, web};
+use serde_json::{Value, json};
+use uapi_scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+
+use super::scim;
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::list;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/{id}", "/Schemas", "/Schemas/{id}"] {
+        let get = match path {
+            "/ServiceProviderConfig" => web::get().to(service_provider_config),
+            "/ResourceTypes" => web::get().to(resource_types),
+            "/ResourceTypes/{id}" => web::get().to(resource_type),
+            "/Schemas" => web::get().to(schemas),
+            _ => web::get().to(schema),
+        };
+        cfg.service(web::resource(path).route(get).default_service(web::to(not_allowed)));
+    }
+}
+
+async fn not_allowed() -> ScimResult<HttpResponse> {
+    Err(ScimError::new(StatusCode::METHOD_NOT_ALLOWED, None, "discovery endpoints are read-only"))
+}
+
+fn meta(state: &AppState, resource_type: &str, path: &str) -> Value {
+    json!({ "resourceType": resource_type, "location": format!("{}{path}", state.base_url) })
+}
+
+async fn service_provider_config(state: web::Data<AppState>) -> HttpResponse {
+    let body = json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
+        "documentationUri": "https://github.com/uapi-hris/uapi-hris/blob/main/docs/scim.md",
+        "patch": { "supported": true },
+        "bulk": { "supported": false, "maxOperations": 0, "maxPayloadSize": 0 },
+        "filter": { "supported": true, "maxResults": state.max_count },
+        "changePassword": { "supported": false },
+        "sort": { "supported": false },
+        "etag": { "supported": false },
+        "authenticationSchemes": [{
+            "type": "oauthbearertoken",
+            "name": "Bearer token",
+            "description": "The connection's API token, as `Authorization: Bearer <token>` or as the bare header value",
+            "primary": true
+        }],
+        "meta": meta(&state, "ServiceProviderConfig", "/ServiceProviderConfig"),
+    });
+    scim(StatusCode::OK, &body)
+}
+
+fn user_resource_type(state: &AppState) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "User",
+        "name": "User",
+        "endpoint": "/Users",
+        "description": "User Account",
+        "schema": USER_SCHEMA,
+        "schemaExtensions": [{ "schema": ENTERPRISE_USER_SCHEMA, "required": false }],
+        "meta": meta(state, "ResourceType", "/ResourceTypes/User"),
+    })
+}
+
+async fn resource_types(state: web::Data<AppState>) -> HttpResponse {
+    scim(StatusCode::OK, &list::response(1, 1, vec![user_resource_type(&state)]))
+}
+
+async fn resource_type(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    if id.as_str() == "User" {
+        Ok(scim(StatusCode::OK, &user_resource_type(&state)))
+    } else {
+        Err(ScimError::not_found(format!("ResourceType {id} not found")))
+    }
+}
+
+/// One attribute definition with RFC 7643 §7 characteristics.
+fn attr(name: &str, kind: &str, multi: bool, required: bool, case_exact: bool, mutability: &str, uniqueness: &str) -> Value {
+    json!({
+        "name": name, "type": kind, "multiValued": multi, "description": name, "required": required,
+        "caseExact": case_exact, "mutability": mutability,
+        "returned": if name == "password" { "never" } else { "default" },
+        "uniqueness": uniqueness,
+    })
+}
+
+fn string(name: &str) -> Value {
+    attr(name, "string", false, false, false, "readWrite", "none")
+}
+
+fn complex(name: &str, multi: bool, subs: Vec<Value>) -> Value {
+    let mut a = attr(name, "complex", multi, false, false, "readWrite", "none");
+    a["subAttributes"] = Value::Array(subs);
+    a
+}
+
+fn multi_valued(name: &str, extra: &[&str]) -> Value {
+    let mut subs = vec![string("value"), string("display"), string("type"), attr("primary", "boolean", false, false, false, "readWrite", "none")];
+    subs.extend(extra.iter().map(|s| string(s)));
+    complex(name, true, subs)
+}
+
+fn user_schema(state: &AppState) -> Value {
+    let mut groups = multi_valued("groups", &[]);
+    groups["mutability"] = json!("readOnly");
+    json!({
+        "id": USER_SCHEMA, "name": "User", "description": "User Account",
+        "attributes": [
+            attr("userName", "string", false, true, false, "readWrite", "server"),
+            complex("name", false, ["formatted", "familyName", "givenName", "middleName", "honorificPrefix", "honorificSuffix"].iter().map(|s| string(s)).collect()),
+            string("displayName"), string("nickName"), string("profileUrl"), string("title"), string("userType"),
+            string("preferredLanguage"), string("locale"), string("timezone"),
+            attr("active", "boolean", false, false, false, "readWrite", "none"),
+            attr("password", "string", false, false, false, "writeOnly", "none"),
+            multi_valued("emails", &[]), multi_valued("phoneNumbers", &[]), multi_valued("ims", &[]), multi_valued("photos", &[]),
+            complex("addresses", true, ["formatted", "streetAddress", "locality", "region", "postalCode", "country", "type"].iter().map(|s| string(s)).chain([attr("primary", "boolean", false, false, false, "readWrite", "none")]).collect()),
+            groups,
+            multi_valued("entitlements", &[]), multi_valued("roles", &[]), multi_valued("x509Certificates", &[]),
+        ],
+        "meta": meta(state, "Schema", &format!("/Schemas/{USER_SCHEMA}")),
+    })
+}
+
+fn enterprise_schema(state: &AppState) -> Value {
+    json!({
+        "id": ENTERPRISE_USER_SCHEMA, "name": "EnterpriseUser", "description": "Enterprise User",
+        "attributes": [
+            string("employeeNumber"), string("costCenter"), string("organization"), string("division"), string("department"),
+            complex("manager", false, vec![string("value"), attr("$ref", "reference", false, false, false, "readWrite", "none"), attr("displayName", "string", false, false, false, "readOnly", "none")]),
+        ],
+        "meta": meta(state, "Schema", &format!("/Schemas/{ENTERPRISE_USER_SCHEMA}")),
+    })
+}
+
+async fn schemas(state: web::Data<AppState>) -> HttpResponse {
+    let all = vec![user_schema(&state), enterprise_schema(&state)];
+    scim(StatusCode::OK, &list::response(all.len() as i64, 1, all))
+}
+
+async fn schema(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    let found = [user_schema(&state), enterprise_schema(&state)]
+        .into_iter()
+        .find(|s| s["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)));
+    found.map(|s| scim(StatusCode::OK, &s)).ok_or_else(|| ScimError::not_found(format!("Schema {id} not found")))
+}

@@ -1,0 +1,115 @@
+//! `/Users`: search, create, read, replace, patch and delete, scoped to the token's connection.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use serde_json::Value;
+use uapi_scim::schema::USER;
+use uuid::Uuid;
+
+use super::scim;
+use crate::db::users;
+use crate::domain::{filter_sql, resource, writes};
+use crate::scim::auth::Tenant;
+use crate::scim::body;
+use crate::scim::error::{ScimError, ScimResult};
+use crate::scim::list::{self, ListQuery};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/Users", web::get().to(search))
+        .route("/Users", web::post().to(create))
+        .route("/Users/{id}", web::get().to(get))
+        .route("/Users/{id}", web::put().to(replace))
+        .route("/Users/{id}", web::patch().to(patch))
+        .route("/Users/{id}", web::delete().to(delete));
+}
+
+/// Our ids are UUIDs; anything else cannot name a user, so it is simply not found.
+fn user_id(raw: &str) -> ScimResult<Uuid> {
+    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("User {raw} not found")))
+}
+
+fn render(state: &AppState, row: &users::UserRow) -> Value {
+    resource::render(row.id, &row.resource, &state.base_url, row.version, row.created_at, row.updated_at)
+}
+
+async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
+    let query = ListQuery::parse(req.query_string(), state.default_count, state.max_count)?;
+    let compiled = match &query.filter {
+        Some(f) => Some(filter_sql::compile(&uapi_scim::filter::parse(f)?)?),
+        None => None,
+    };
+    let mut conn = state.pool.get().await?;
+    let (total, rows) =
+        users::list(&mut conn, tenant.connection_id, compiled.as_ref(), query.start_index - 1, query.count).await?;
+    let resources = rows.iter().map(|r| render(&state, r)).collect();
+    Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)))
+}
+
+async fn create(tenant: Tenant, state: web::Data<AppState>, payload: web::Payload) -> ScimResult<HttpResponse> {
+    let body = body::json_object(payload, state.body_limit).await?;
+    let resource = resource::clean(body, None)?;
+    let mut conn = state.pool.get().await?;
+    let written = writes::create(&mut conn, &tenant, resource).await?;
+    state.outbox_wake.notify_one();
+    let rendered = render(&state, &written.row);
+    let location = format!("{}/Users/{}", state.base_url, written.row.id);
+    Ok(HttpResponse::Created()
+        .content_type(crate::scim::CONTENT_TYPE)
+        .insert_header((header::LOCATION, location))
+        .body(rendered.to_string()))
+}
+
+async fn get(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    let id = user_id(&id)?;
+    let mut conn = state.pool.get().await?;
+    let row = users::find(&mut conn, tenant.connection_id, id, false)
+        .await?
+        .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+    Ok(scim(StatusCode::OK, &render(&state, &row)))
+}
+
+async fn replace(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
+    let id = user_id(&id)?;
+    let body = body::json_object(payload, state.body_limit).await?;
+    let mut conn = state.pool.get().await?;
+    // Replace semantics: the body is the whole new resource, except that `password` is never
+    // cleared by omission (we do not store it at all).
+    let written = writes::update(&mut conn, &tenant, id, |_| Ok(body)).await?;
+    if written.emitted {
+        state.outbox_wake.notify_one();
+    }
+    Ok(scim(StatusCode::OK, &render(&state, &written.row)))
+}
+
+async fn patch(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
+    let id = user_id(&id)?;
+    let body = body::json_object(payload, state.body_limit).await?;
+    let ops = uapi_scim::patch::parse_request(&body)?;
+    let mut conn = state.pool.get().await?;
+    let written =
+        writes::update(&mut conn, &tenant, id, |current| Ok(uapi_scim::patch::apply(current, &ops, &USER)?)).await?;
+    if written.emitted {
+        state.outbox_wake.notify_one();
+    }
+    Ok(scim(StatusCode::OK, &render(&state, &written.row)))
+}
+
+async fn delete(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+    let id = user_id(&id)?;
+    let mut conn = state.pool.get().await?;
+    writes::delete(&mut conn, &tenant, id).await?;
+    state.outbox_wake.notify_one();
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,99 @@
+//! SCIM error responses (RFC 7644 §3.12): the Error schema, `status` as a string, an optional
+//! `scimType` and a non-empty `detail`, served as `application/scim+json`. Unexpected failures are
+//! logged with their cause and answered with a fixed detail.
+
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpResponse, ResponseError};
+use serde_json::json;
+use uapi_scim::error::ScimError as ProtocolError;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScimError {
+    #[error("{detail}")]
+    Client { status: StatusCode, scim_type: Option<&'static str>, detail: String },
+    #[error("database unavailable: {0}")]
+    Unavailable(String),
+    #[error(transparent)]
+    Internal(#[from] anyhow::Error),
+}
+
+impl ScimError {
+    pub fn new(status: StatusCode, scim_type: Option<&'static str>, detail: impl Into<String>) -> Self {
+        Self::Client { status, scim_type, detail: detail.into() }
+    }
+
+    pub fn bad_request(scim_type: &'static str, detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, Some(scim_type), detail)
+    }
+
+    pub fn unauthorized(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, None, detail)
+    }
+
+    pub fn not_found(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, None, detail)
+    }
+
+    pub fn uniqueness(detail: impl Into<String>) -> Self {
+        Self::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
+    }
+}
+
+impl From<ProtocolError> for ScimError {
+    fn from(e: ProtocolError) -> Self {
+        Self::bad_request(e.scim_type.as_str(), e.detail)
+    }
+}
+
+impl From<diesel::result::Error> for ScimError {
+    fn from(e: diesel::result::Error) -> Self {
+        Self::Internal(e.into())
+    }
+}
+
+impl From<diesel_async::pooled_connection::deadpool::PoolError> for ScimError {
+    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
+        if uapi_platform::db::is_unavailable(&e) { Self::Unavailable(e.to_string()) } else { Self::Internal(e.into()) }
+    }
+}
+
+impl ResponseError for ScimError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            Self::Client { status, .. } => *status,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let status = self.status_code();
+        let (scim_type, detail) = match self {
+            Self::Client { scim_type, detail, .. } => (*scim_type, detail.clone()),
+            Self::Unavailable(cause) => {
+                tracing::warn!(%cause, "database unavailable");
+                (None, "the service is temporarily unavailable; retry shortly".to_owned())
+            }
+            Self::Internal(e) => {
+                tracing::error!(error = ?e, "SCIM request failed");
+                (None, "an unexpected error occurred; it has been logged".to_owned())
+            }
+        };
+        let mut body = json!({ "schemas": [super::ERROR], "status": status.as_str(), "detail": detail });
+        if let Some(t) = scim_type {
+            body["scimType"] = json!(t);
+        }
+        let mut res = HttpResponse::build(status);
+        res.insert_header((header::CONTENT_TYPE, super::CONTENT_TYPE));
+        if status == StatusCode::UNAUTHORIZED {
+            res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim\""));
+        }
+        if status == StatusCode::SERVICE_UNAVAILABLE {
+            res.insert_header((header::RETRY_AFTER, "1"));
+        }
+        res.body(body.to_string())
+    }
+}
+
+pub type ScimResult<T> = Result<T, ScimError>;

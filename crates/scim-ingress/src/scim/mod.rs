@@ -1,0 +1,10 @@
+//! SCIM protocol plumbing for actix: error bodies, request bodies, authentication and list responses.
+
+pub mod auth;
+pub mod body;
+pub mod error;
+pub mod list;
+
+pub const CONTENT_TYPE: &str = "application/scim+json";
+pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+pub const ERROR: &str = "urn:ietf:params:scim:api:messages:2.0:Error";

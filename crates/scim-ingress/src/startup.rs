@@ -1,0 +1,100 @@
+//! Builds scim-ingress from its settings and runs it until shutdown: the SCIM HTTP server, the
+//! outbox relay and the connection-event consumer.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::web;
+use tokio::sync::Notify;
+use tokio_util::sync::CancellationToken;
+use uapi_platform::amqp::Broker;
+use uapi_platform::consumer::{self, ConsumerSettings};
+use uapi_platform::health::Readiness;
+use uapi_platform::http::{self, HttpService};
+use uapi_platform::metrics::Metrics;
+use uapi_platform::outbox::{self, RelaySettings};
+use uapi_platform::{db, db::PgPool};
+
+use crate::config::Settings;
+use crate::state::AppState;
+use crate::{connection_events, routes};
+
+pub const SERVICE: &str = "scim-ingress";
+
+pub struct Application {
+    http: HttpService,
+    pool: PgPool,
+    broker: Arc<Broker>,
+    relay: RelaySettings,
+    connections: ConsumerSettings,
+    wake: Arc<Notify>,
+}
+
+impl Application {
+    pub fn build(settings: &Settings) -> anyhow::Result<Self> {
+        let pool = db::pool(&settings.database)?;
+        let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
+        let wake = Arc::new(Notify::new());
+        let state = web::Data::new(AppState {
+            pool: pool.clone(),
+            base_url: settings.scim_base_url(),
+            body_limit: settings.http.body_limit_bytes,
+            default_count: settings.scim.default_count,
+            max_count: settings.scim.max_count,
+            outbox_wake: wake.clone(),
+        });
+        let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
+        let http = http::bind(&settings.http, readiness, Metrics::new(SERVICE), move |cfg| {
+            cfg.app_data(state.clone()).configure(routes::configure);
+        })?;
+        Ok(Self {
+            http,
+            pool,
+            broker,
+            relay: RelaySettings {
+                exchange: settings.amqp.exchange.clone(),
+                batch_size: settings.outbox.batch_size,
+                poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
+                mailboxes: Vec::new(),
+            },
+            connections: ConsumerSettings {
+                exchange: settings.amqp.exchange.clone(),
+                queue: settings.connections.queue.clone(),
+                bindings: vec![uapi_events::queues::CONNECTION_EVENTS_BINDING.to_owned()],
+                prefetch: settings.amqp.prefetch,
+                // One at a time: connection events are rare, and order then needs no reasoning.
+                concurrency: 1,
+            },
+            wake,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.http.port()
+    }
+
+    pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
+        let background = CancellationToken::new();
+        let broker = self.broker.supervise_until(background.clone());
+        let relay = tokio::spawn(outbox::relay_until(
+            self.pool.clone(),
+            self.broker.clone(),
+            self.relay,
+            self.wake,
+            background.clone(),
+        ));
+        let pool = self.pool.clone();
+        let consumer = tokio::spawn(consumer::consume_until(
+            self.broker.clone(),
+            self.connections,
+            move |d| connection_events::handle(pool.clone(), d),
+            background.clone(),
+        ));
+        let served = self.http.run_until(stop).await;
+        background.cancel();
+        let _ = consumer.await;
+        let _ = relay.await;
+        let _ = broker.await;
+        served
+    }
+}

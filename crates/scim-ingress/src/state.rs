@@ -1,0 +1,17 @@
+//! What handlers share, registered once as `web::Data`.
+
+use std::sync::Arc;
+
+use tokio::sync::Notify;
+use uapi_platform::db::PgPool;
+
+pub struct AppState {
+    pub pool: PgPool,
+    /// `<public_url>/scim/v2`, the base of every `meta.location`.
+    pub base_url: String,
+    pub body_limit: usize,
+    pub default_count: i64,
+    pub max_count: i64,
+    /// Wakes the outbox relay after a commit that wrote events.
+    pub outbox_wake: Arc<Notify>,
+}

@@ -1,0 +1,127 @@
+//! Splits filter and PATCH path text into tokens: brackets, parentheses, JSON string literals and bare words
+//! (attribute paths, operators, keywords, numbers). Words are interpreted by the parser, which knows the context.
+
+use crate::error::{ScimError, ScimType};
+
+/// What a token is.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Tok {
+    LParen,
+    RParen,
+    LBracket,
+    RBracket,
+    /// A run of characters up to whitespace, a bracket, a parenthesis or a quote.
+    Word(String),
+    /// A decoded JSON string literal.
+    Str(String),
+}
+
+/// A token and its byte span in the input.
+#[derive(Debug, Clone)]
+pub(crate) struct Token {
+    pub(crate) tok: Tok,
+    pub(crate) start: usize,
+    pub(crate) end: usize,
+}
+
+/// The character (not byte) position of `byte` in `input`, for error messages.
+pub(crate) fn char_pos(input: &str, byte: usize) -> usize {
+    input.get(..byte).map_or(byte, |prefix| prefix.chars().count())
+}
+
+fn is_space(c: char) -> bool {
+    matches!(c, ' ' | '\t' | '\r' | '\n')
+}
+
+fn ends_word(c: char) -> bool {
+    is_space(c) || matches!(c, '(' | ')' | '[' | ']' | '"')
+}
+
+/// Tokenizes `input`; errors carry `ScimType::InvalidFilter`.
+pub(crate) fn lex(input: &str) -> Result<Vec<Token>, ScimError> {
+    let mut tokens = Vec::new();
+    let mut chars = input.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let single = match c {
+            '(' => Some(Tok::LParen),
+            ')' => Some(Tok::RParen),
+            '[' => Some(Tok::LBracket),
+            ']' => Some(Tok::RBracket),
+            _ => None,
+        };
+        if let Some(tok) = single {
+            tokens.push(Token { tok, start, end: start + 1 });
+        } else if is_space(c) {
+            continue;
+        } else if c == '"' {
+            let mut end = None;
+            let mut escaped = false;
+            for (i, ch) in chars.by_ref() {
+                if escaped {
+                    escaped = false;
+                } else if ch == '\\' {
+                    escaped = true;
+                } else if ch == '"' {
+                    end = Some(i + 1);
+                    break;
+                }
+            }
+            let Some(end) = end else {
+                let pos = char_pos(input, start);
+                return Err(ScimError::new(
+                    ScimType::InvalidFilter,
+                    format!("unterminated string starting at position {pos}"),
+                ));
+            };
+            let raw = input.get(start..end).unwrap_or_default();
+            let text: String = serde_json::from_str(raw).map_err(|e| {
+                let pos = char_pos(input, start);
+                ScimError::new(ScimType::InvalidFilter, format!("invalid string literal at position {pos}: {e}"))
+            })?;
+            tokens.push(Token { tok: Tok::Str(text), start, end });
+        } else {
+            let mut end = start + c.len_utf8();
+            while let Some(&(i, ch)) = chars.peek() {
+                if ends_word(ch) {
+                    break;
+                }
+                end = i + ch.len_utf8();
+                chars.next();
+            }
+            let word = input.get(start..end).unwrap_or_default().to_owned();
+            tokens.push(Token { tok: Tok::Word(word), start, end });
+        }
+    }
+    Ok(tokens)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(input: &str) -> Vec<Tok> {
+        lex(input).map(|t| t.into_iter().map(|t| t.tok).collect()).unwrap_or_default()
+    }
+
+    #[test]
+    fn splits_words_strings_and_brackets() {
+        assert_eq!(
+            kinds(r#"emails[type eq "a\"b"]"#),
+            vec![
+                Tok::Word("emails".into()),
+                Tok::LBracket,
+                Tok::Word("type".into()),
+                Tok::Word("eq".into()),
+                Tok::Str("a\"b".into()),
+                Tok::RBracket,
+            ]
+        );
+    }
+
+    #[test]
+    fn rejects_unterminated_and_bad_escapes() {
+        assert!(lex(r#"a eq "x"#).is_err());
+        assert!(lex(r#"a eq "\q""#).is_err());
+        assert!(lex(r#"a eq "\"#).is_err());
+    }
+}

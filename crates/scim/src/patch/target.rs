@@ -1,0 +1,375 @@
+//! Applies one operation to the attribute a PATCH path designates (RFC 7644 §3.5.2.1–3): simple and complex
+//! attributes, whole multi-valued attributes, and values selected by a filter.
+
+use super::OpKind;
+use super::values::{
+    coerce, container, designates, invalid_path, invalid_value, keep_one_primary, key_for, merge, normalize_element,
+    remove_ci, same_element, set_coerced,
+};
+use crate::error::{ScimError, ScimType};
+use crate::eval::matches_in;
+use crate::filter::{AttrPath, CompareOp, Filter};
+use crate::path::PatchPath;
+use crate::schema::{ENTERPRISE_USER_SCHEMA, ResourceSchema};
+use serde_json::{Map, Value};
+
+type Object = Map<String, Value>;
+
+fn op_name(kind: OpKind) -> &'static str {
+    match kind {
+        OpKind::Add => "add",
+        OpKind::Remove => "remove",
+        OpKind::Replace => "replace",
+    }
+}
+
+/// Applies `kind` at `path` inside `root`. `value` is required for add and replace.
+pub(super) fn apply_path(
+    root: &mut Object,
+    kind: OpKind,
+    path: &PatchPath,
+    value: Option<&Value>,
+    schema: &ResourceSchema,
+) -> Result<(), ScimError> {
+    let attr = &path.attr;
+    let core = attr.urn.as_deref().is_none_or(|urn| schema.is_core_urn(urn));
+    if core && read_only(root, kind, path, value, schema)? {
+        return Ok(());
+    }
+    if kind != OpKind::Remove && value.is_none() {
+        return Err(invalid_value(format!("{} requires a `value`", op_name(kind))));
+    }
+    let value = value.cloned().map(|value| manager_reference(attr, value));
+    let Some(container) = container(root, attr.urn.as_deref(), schema, kind != OpKind::Remove)? else {
+        return Ok(());
+    };
+    let listed = core && schema.is_multi_valued(&attr.attr);
+    match (&path.filter, &attr.sub, &path.sub_after_filter) {
+        (Some(filter), None, sub) => filtered(container, kind, &attr.attr, filter, sub.as_deref(), value, schema),
+        (None, Some(sub), None) => sub_attr(container, kind, &attr.attr, sub, value, listed),
+        (None, None, None) => whole(container, kind, &attr.attr, value, listed),
+        _ => Err(invalid_path(format!("`{path}` is not a valid PATCH path"))),
+    }
+}
+
+/// Handles read-only core attributes: `id` may only be "set" to its current value; `meta`, `schemas` and other
+/// read-only attributes (e.g. a user's `groups`, which Okta echoes back) are ignored. Returns true when handled.
+fn read_only(
+    root: &Object,
+    kind: OpKind,
+    path: &PatchPath,
+    value: Option<&Value>,
+    schema: &ResourceSchema,
+) -> Result<bool, ScimError> {
+    let name = &path.attr.attr;
+    if name.eq_ignore_ascii_case("id") {
+        let current = crate::eval::get_ci(root, "id").and_then(Value::as_str);
+        let same = kind != OpKind::Remove
+            && path.attr.sub.is_none()
+            && path.filter.is_none()
+            && current.is_some()
+            && value.and_then(Value::as_str) == current;
+        if same {
+            return Ok(true);
+        }
+        return Err(ScimError::new(ScimType::Mutability, "attribute `id` is read-only and cannot be changed"));
+    }
+    Ok(schema.is_read_only(name) || name.eq_ignore_ascii_case("schemas"))
+}
+
+/// Entra ID sends the enterprise `manager` as a bare id string; RFC 7643 §4.3 makes it a complex attribute.
+fn manager_reference(attr: &AttrPath, value: Value) -> Value {
+    let is_manager = attr.sub.is_none()
+        && attr.attr.eq_ignore_ascii_case("manager")
+        && attr.urn.as_deref().is_some_and(|urn| urn.eq_ignore_ascii_case(ENTERPRISE_USER_SCHEMA));
+    match value {
+        Value::String(id) if is_manager => {
+            let mut map = Map::new();
+            map.insert("value".to_owned(), Value::String(id));
+            Value::Object(map)
+        }
+        other => other,
+    }
+}
+
+/// The value to write, or `None` when a replace with null means "unassign".
+fn to_write(kind: OpKind, value: Option<Value>, what: &str) -> Result<Option<Value>, ScimError> {
+    match value {
+        None => Err(invalid_value(format!("{} of `{what}` requires a `value`", op_name(kind)))),
+        Some(Value::Null) if kind == OpKind::Add => Err(invalid_value(format!("cannot add null to `{what}`"))),
+        Some(Value::Null) => Ok(None),
+        Some(value) => Ok(Some(value)),
+    }
+}
+
+/// A path naming the attribute itself: `active`, `name`, `members`.
+fn whole(
+    container: &mut Object,
+    kind: OpKind,
+    attr: &str,
+    value: Option<Value>,
+    listed: bool,
+) -> Result<(), ScimError> {
+    let key = key_for(container, attr);
+    if kind == OpKind::Remove {
+        // Entra removes members with `"path": "members"` plus the list of members to drop.
+        match (value, container.get_mut(&key)) {
+            (Some(items), Some(Value::Array(elements))) if !items.is_null() => {
+                let items = into_list(items);
+                elements.retain(|element| !items.iter().any(|item| designates(item, element)));
+            }
+            _ => {
+                container.remove(&key);
+            }
+        }
+        return Ok(());
+    }
+    let Some(value) = to_write(kind, value, attr)? else {
+        container.remove(&key);
+        return Ok(());
+    };
+    if listed || matches!(container.get(&key), Some(Value::Array(_))) {
+        return set_multi(container, key, kind, attr, value, listed);
+    }
+    if let (Some(Value::Object(existing)), Value::Object(update)) = (container.get_mut(&key), &value) {
+        return merge(existing, update.clone());
+    }
+    let value = coerce(attr, container.get(&key), value)?;
+    container.insert(key, value);
+    Ok(())
+}
+
+fn into_list(value: Value) -> Vec<Value> {
+    match value {
+        Value::Array(items) => items,
+        other => vec![other],
+    }
+}
+
+/// Add appends with de-duplication; replace swaps the whole list (`[]` empties it).
+fn set_multi(
+    container: &mut Object,
+    key: String,
+    kind: OpKind,
+    attr: &str,
+    value: Value,
+    listed: bool,
+) -> Result<(), ScimError> {
+    let new = into_list(value);
+    if listed && let Some(bad) = new.iter().find(|element| !element.is_object()) {
+        let kind_of = json_kind(bad);
+        return Err(invalid_value(format!("values of `{attr}` must be objects, got {kind_of}")));
+    }
+    let mut elements = match (kind, container.get_mut(&key).map(Value::take)) {
+        (OpKind::Add, Some(Value::Array(existing))) => existing,
+        (OpKind::Add, Some(other)) if !other.is_null() => vec![other],
+        _ => Vec::new(),
+    };
+    for element in new {
+        let element = normalize_element(element)?;
+        if !elements.iter().any(|existing| same_element(attr, existing, &element)) {
+            elements.push(element);
+            let last = elements.len().saturating_sub(1);
+            keep_one_primary(&mut elements, last);
+        }
+    }
+    container.insert(key, Value::Array(elements));
+    Ok(())
+}
+
+fn json_kind(value: &Value) -> &'static str {
+    match value {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}
+
+/// Writes or removes one sub-attribute of a complex value.
+fn set_sub(map: &mut Object, kind: OpKind, sub: &str, value: Option<Value>) -> Result<(), ScimError> {
+    if kind == OpKind::Remove {
+        remove_ci(map, sub);
+        return Ok(());
+    }
+    match to_write(kind, value, sub)? {
+        Some(value) => set_coerced(map, sub, value),
+        None => {
+            remove_ci(map, sub);
+            Ok(())
+        }
+    }
+}
+
+/// A path naming a sub-attribute without a filter: `name.familyName`, or `emails.primary` for every value.
+fn sub_attr(
+    container: &mut Object,
+    kind: OpKind,
+    attr: &str,
+    sub: &str,
+    value: Option<Value>,
+    listed: bool,
+) -> Result<(), ScimError> {
+    let key = key_for(container, attr);
+    match container.get_mut(&key) {
+        Some(Value::Object(map)) => set_sub(map, kind, sub, value),
+        Some(Value::Array(elements)) => {
+            let mut touched = false;
+            for element in elements.iter_mut() {
+                if let Value::Object(map) = element {
+                    set_sub(map, kind, sub, value.clone())?;
+                    touched = true;
+                }
+            }
+            if touched || kind == OpKind::Remove {
+                Ok(())
+            } else {
+                Err(ScimError::new(ScimType::NoTarget, format!("`{attr}` has no complex values to set `{sub}` on")))
+            }
+        }
+        None | Some(Value::Null) if kind == OpKind::Remove => Ok(()),
+        None | Some(Value::Null) if listed => {
+            Err(ScimError::new(ScimType::NoTarget, format!("`{attr}` has no values to set `{sub}` on")))
+        }
+        None | Some(Value::Null) => {
+            let mut map = Map::new();
+            set_sub(&mut map, kind, sub, value)?;
+            if !map.is_empty() {
+                container.insert(key, Value::Object(map));
+            }
+            Ok(())
+        }
+        Some(other) => {
+            let kind_of = json_kind(other);
+            Err(invalid_path(format!("`{attr}.{sub}` does not exist: `{attr}` is {kind_of}, not a complex attribute")))
+        }
+    }
+}
+
+/// A path with a value filter: `members[value eq "x"]`, `emails[type eq "work"].value`.
+fn filtered(
+    container: &mut Object,
+    kind: OpKind,
+    attr: &str,
+    filter: &Filter,
+    sub: Option<&str>,
+    value: Option<Value>,
+    schema: &ResourceSchema,
+) -> Result<(), ScimError> {
+    let key = key_for(container, attr);
+    let mut elements = match container.get(&key) {
+        Some(Value::Array(elements)) => elements.clone(),
+        None | Some(Value::Null) if kind == OpKind::Remove => return Ok(()),
+        None | Some(Value::Null) => Vec::new(),
+        Some(other) => {
+            let kind_of = json_kind(other);
+            return Err(invalid_path(format!("`{attr}` is {kind_of}, not a multi-valued attribute")));
+        }
+    };
+    let parent = attr.to_ascii_lowercase();
+    let hits: Vec<usize> = (0..elements.len())
+        .filter(|&i| elements.get(i).is_some_and(|e| e.is_object() && matches_in(filter, e, schema, Some(&parent))))
+        .collect();
+    if kind == OpKind::Remove {
+        // Removing a value that is not there is a no-op: Okta removes group members idempotently.
+        match sub {
+            None => {
+                let mut index = 0;
+                elements.retain(|_| {
+                    let keep = !hits.contains(&index);
+                    index += 1;
+                    keep
+                });
+            }
+            Some(sub) => {
+                for &i in &hits {
+                    if let Some(Value::Object(map)) = elements.get_mut(i) {
+                        remove_ci(map, sub);
+                    }
+                }
+            }
+        }
+        container.insert(key, Value::Array(elements));
+        return Ok(());
+    }
+    let Some(value) = to_write(kind, value, attr)? else {
+        if hits.is_empty() {
+            return Ok(());
+        }
+        let Some(sub) = sub else {
+            return Err(invalid_value(format!("cannot replace values of `{attr}` with null; use remove")));
+        };
+        for &i in &hits {
+            if let Some(Value::Object(map)) = elements.get_mut(i) {
+                remove_ci(map, sub);
+            }
+        }
+        container.insert(key, Value::Array(elements));
+        return Ok(());
+    };
+    let targets = if hits.is_empty() {
+        // Entra and Okta replace `emails[type eq "work"].value` on users that have no work email yet: create the
+        // value the equality filter describes instead of failing with noTarget.
+        let Some(element) = element_from(filter, schema, &parent) else {
+            return Err(ScimError::new(ScimType::NoTarget, format!("no value of `{attr}` matches the filter")));
+        };
+        elements.push(Value::Object(element));
+        vec![elements.len().saturating_sub(1)]
+    } else {
+        hits
+    };
+    for &i in &targets {
+        if let Some(Value::Object(map)) = elements.get_mut(i) {
+            write_element(map, sub, value.clone(), attr)?;
+        }
+        keep_one_primary(&mut elements, i);
+    }
+    container.insert(key, Value::Array(elements));
+    Ok(())
+}
+
+fn write_element(map: &mut Object, sub: Option<&str>, value: Value, attr: &str) -> Result<(), ScimError> {
+    match (sub, value) {
+        (Some(sub), value) => set_coerced(map, sub, value),
+        (None, Value::Object(update)) => merge(map, update),
+        (None, other) => {
+            let kind_of = json_kind(&other);
+            Err(invalid_value(format!(
+                "a value of `{attr}` selected by a filter must be set to an object, got {kind_of}"
+            )))
+        }
+    }
+}
+
+/// Builds a new value from a filter made only of `attr eq literal` joined by `and`, if the result satisfies it.
+fn element_from(filter: &Filter, schema: &ResourceSchema, parent: &str) -> Option<Object> {
+    let mut map = Map::new();
+    if !collect_equalities(filter, &mut map) {
+        return None;
+    }
+    let element = Value::Object(map);
+    if !matches_in(filter, &element, schema, Some(parent)) {
+        return None;
+    }
+    match element {
+        Value::Object(map) => Some(map),
+        _ => None,
+    }
+}
+
+fn collect_equalities(filter: &Filter, map: &mut Object) -> bool {
+    match filter {
+        Filter::Compare { path, op: CompareOp::Eq, value } => {
+            let plain = path.urn.is_none() && path.sub.is_none();
+            let literal = matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_));
+            if plain && literal {
+                map.insert(path.attr.clone(), value.clone());
+            }
+            plain && literal
+        }
+        Filter::And(left, right) => collect_equalities(left, map) && collect_equalities(right, map),
+        _ => false,
+    }
+}
