@@ -1,6 +1,7 @@
 //! PATCH (RFC 7644 §3.5.2): the operation model, request parsing, and atomic application of operations to a JSON
 //! resource, including the path-less object form Okta sends and the string booleans Entra ID sends.
 
+mod filtered;
 mod request;
 mod target;
 #[cfg(test)]

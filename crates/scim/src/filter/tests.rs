@@ -141,7 +141,10 @@ fn nesting_and_length_limits() {
 }
 
 #[test]
-fn long_flat_chains_parse() {
-    let chain = vec![r#"id eq "1""#; 300].join(" or ");
-    roundtrips(&chain);
+fn long_flat_chains_parse_print_and_evaluate() {
+    let chain = vec!["a pr"; MAX_LEN / 8].join(" or ");
+    assert!(chain.len() <= MAX_LEN);
+    let filter = roundtrips(&chain);
+    let resource = json!({"b": 1});
+    assert!(!crate::eval::matches(&filter, &resource, &crate::schema::USER));
 }

@@ -1,5 +1,5 @@
-//! Applies one operation to the attribute a PATCH path designates (RFC 7644 §3.5.2.1–3): simple and complex
-//! attributes, whole multi-valued attributes, and values selected by a filter.
+//! Applies one operation to the attribute a PATCH path designates (RFC 7644 §3.5.2.1–3): read-only checks, simple
+//! and complex attributes, sub-attributes and whole multi-valued attributes; filtered paths go to `filtered`.
 
 use super::OpKind;
 use super::values::{
@@ -7,8 +7,7 @@ use super::values::{
     remove_ci, same_element, set_coerced,
 };
 use crate::error::{ScimError, ScimType};
-use crate::eval::matches_in;
-use crate::filter::{AttrPath, CompareOp, Filter};
+use crate::filter::AttrPath;
 use crate::path::PatchPath;
 use crate::schema::{ENTERPRISE_USER_SCHEMA, ResourceSchema};
 use serde_json::{Map, Value};
@@ -45,7 +44,9 @@ pub(super) fn apply_path(
     };
     let listed = core && schema.is_multi_valued(&attr.attr);
     match (&path.filter, &attr.sub, &path.sub_after_filter) {
-        (Some(filter), None, sub) => filtered(container, kind, &attr.attr, filter, sub.as_deref(), value, schema),
+        (Some(filter), None, sub) => {
+            super::filtered::filtered(container, kind, &attr.attr, filter, sub.as_deref(), value, schema)
+        }
         (None, Some(sub), None) => sub_attr(container, kind, &attr.attr, sub, value, listed),
         (None, None, None) => whole(container, kind, &attr.attr, value, listed),
         _ => Err(invalid_path(format!("`{path}` is not a valid PATCH path"))),
@@ -93,7 +94,7 @@ fn manager_reference(attr: &AttrPath, value: Value) -> Value {
 }
 
 /// The value to write, or `None` when a replace with null means "unassign".
-fn to_write(kind: OpKind, value: Option<Value>, what: &str) -> Result<Option<Value>, ScimError> {
+pub(super) fn to_write(kind: OpKind, value: Option<Value>, what: &str) -> Result<Option<Value>, ScimError> {
     match value {
         None => Err(invalid_value(format!("{} of `{what}` requires a `value`", op_name(kind)))),
         Some(Value::Null) if kind == OpKind::Add => Err(invalid_value(format!("cannot add null to `{what}`"))),
@@ -177,7 +178,7 @@ fn set_multi(
     Ok(())
 }
 
-fn json_kind(value: &Value) -> &'static str {
+pub(super) fn json_kind(value: &Value) -> &'static str {
     match value {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",
@@ -245,131 +246,5 @@ fn sub_attr(
             let kind_of = json_kind(other);
             Err(invalid_path(format!("`{attr}.{sub}` does not exist: `{attr}` is {kind_of}, not a complex attribute")))
         }
-    }
-}
-
-/// A path with a value filter: `members[value eq "x"]`, `emails[type eq "work"].value`.
-fn filtered(
-    container: &mut Object,
-    kind: OpKind,
-    attr: &str,
-    filter: &Filter,
-    sub: Option<&str>,
-    value: Option<Value>,
-    schema: &ResourceSchema,
-) -> Result<(), ScimError> {
-    let key = key_for(container, attr);
-    let mut elements = match container.get(&key) {
-        Some(Value::Array(elements)) => elements.clone(),
-        None | Some(Value::Null) if kind == OpKind::Remove => return Ok(()),
-        None | Some(Value::Null) => Vec::new(),
-        Some(other) => {
-            let kind_of = json_kind(other);
-            return Err(invalid_path(format!("`{attr}` is {kind_of}, not a multi-valued attribute")));
-        }
-    };
-    let parent = attr.to_ascii_lowercase();
-    let hits: Vec<usize> = (0..elements.len())
-        .filter(|&i| elements.get(i).is_some_and(|e| e.is_object() && matches_in(filter, e, schema, Some(&parent))))
-        .collect();
-    if kind == OpKind::Remove {
-        // Removing a value that is not there is a no-op: Okta removes group members idempotently.
-        match sub {
-            None => {
-                let mut index = 0;
-                elements.retain(|_| {
-                    let keep = !hits.contains(&index);
-                    index += 1;
-                    keep
-                });
-            }
-            Some(sub) => {
-                for &i in &hits {
-                    if let Some(Value::Object(map)) = elements.get_mut(i) {
-                        remove_ci(map, sub);
-                    }
-                }
-            }
-        }
-        container.insert(key, Value::Array(elements));
-        return Ok(());
-    }
-    let Some(value) = to_write(kind, value, attr)? else {
-        if hits.is_empty() {
-            return Ok(());
-        }
-        let Some(sub) = sub else {
-            return Err(invalid_value(format!("cannot replace values of `{attr}` with null; use remove")));
-        };
-        for &i in &hits {
-            if let Some(Value::Object(map)) = elements.get_mut(i) {
-                remove_ci(map, sub);
-            }
-        }
-        container.insert(key, Value::Array(elements));
-        return Ok(());
-    };
-    let targets = if hits.is_empty() {
-        // Entra and Okta replace `emails[type eq "work"].value` on users that have no work email yet: create the
-        // value the equality filter describes instead of failing with noTarget.
-        let Some(element) = element_from(filter, schema, &parent) else {
-            return Err(ScimError::new(ScimType::NoTarget, format!("no value of `{attr}` matches the filter")));
-        };
-        elements.push(Value::Object(element));
-        vec![elements.len().saturating_sub(1)]
-    } else {
-        hits
-    };
-    for &i in &targets {
-        if let Some(Value::Object(map)) = elements.get_mut(i) {
-            write_element(map, sub, value.clone(), attr)?;
-        }
-        keep_one_primary(&mut elements, i);
-    }
-    container.insert(key, Value::Array(elements));
-    Ok(())
-}
-
-fn write_element(map: &mut Object, sub: Option<&str>, value: Value, attr: &str) -> Result<(), ScimError> {
-    match (sub, value) {
-        (Some(sub), value) => set_coerced(map, sub, value),
-        (None, Value::Object(update)) => merge(map, update),
-        (None, other) => {
-            let kind_of = json_kind(&other);
-            Err(invalid_value(format!(
-                "a value of `{attr}` selected by a filter must be set to an object, got {kind_of}"
-            )))
-        }
-    }
-}
-
-/// Builds a new value from a filter made only of `attr eq literal` joined by `and`, if the result satisfies it.
-fn element_from(filter: &Filter, schema: &ResourceSchema, parent: &str) -> Option<Object> {
-    let mut map = Map::new();
-    if !collect_equalities(filter, &mut map) {
-        return None;
-    }
-    let element = Value::Object(map);
-    if !matches_in(filter, &element, schema, Some(parent)) {
-        return None;
-    }
-    match element {
-        Value::Object(map) => Some(map),
-        _ => None,
-    }
-}
-
-fn collect_equalities(filter: &Filter, map: &mut Object) -> bool {
-    match filter {
-        Filter::Compare { path, op: CompareOp::Eq, value } => {
-            let plain = path.urn.is_none() && path.sub.is_none();
-            let literal = matches!(value, Value::String(_) | Value::Number(_) | Value::Bool(_));
-            if plain && literal {
-                map.insert(path.attr.clone(), value.clone());
-            }
-            plain && literal
-        }
-        Filter::And(left, right) => collect_equalities(left, map) && collect_equalities(right, map),
-        _ => false,
     }
 }
