@@ -1,0 +1,74 @@
+//! The projection is idempotent: the same event delivered again, or an older one delivered late,
+//! changes nothing in the read API.
+
+use std::time::Duration;
+
+use futures_util::StreamExt;
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::types::FieldTable;
+use reqwest::Method;
+use serde_json::{Value, json};
+use uapi_e2e::{Stack, StackOptions};
+use uapi_platform::amqp::{Broker, Outgoing, Publisher};
+
+#[tokio::test]
+async fn duplicate_and_stale_events_change_nothing() {
+    let stack = Stack::start(StackOptions::default()).await;
+    let broker = Broker::new(uapi_test_support::amqp_url(), "duplicates");
+    broker.connect_now().await.expect("rabbitmq");
+    let ch = broker.channel().await.expect("channel");
+    uapi_platform::amqp::declare_exchange(&ch, &stack.exchange).await.expect("exchange");
+    let tap = uapi_test_support::unique_name("test.tap");
+    ch.queue_declare(tap.as_str().into(), QueueDeclareOptions { auto_delete: true, ..Default::default() }, FieldTable::default())
+        .await
+        .expect("queue");
+    ch.queue_bind(tap.as_str().into(), stack.exchange.as_str().into(), "employee.#".into(), QueueBindOptions::default(), FieldTable::default())
+        .await
+        .expect("bind");
+    let mut events = ch
+        .basic_consume(tap.as_str().into(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .expect("consume");
+
+    let t = stack.tenant("Acme").await;
+    let res = stack.scim_send(&t, Method::POST, "/Users", &json!({ "userName": "dup@example.com", "title": "One" })).await;
+    let id = res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    let put = json!({ "userName": "dup@example.com", "title": "Two" });
+    assert_eq!(stack.scim_send(&t, Method::PUT, &format!("/Users/{id}"), &put).await.status(), 200);
+
+    // Capture both events exactly as they travelled.
+    let mut captured = Vec::new();
+    for _ in 0..2 {
+        let d = tokio::time::timeout(Duration::from_secs(10), events.next()).await.expect("event").expect("open").expect("delivery");
+        d.ack(BasicAckOptions::default()).await.expect("ack");
+        let message_id = d.properties.message_id().as_ref().map(|m| m.to_string()).unwrap_or_default();
+        captured.push((d.routing_key.to_string(), message_id, d.data.clone()));
+    }
+    let settled = stack.wait_employee(&t, &id, |e| e["version"] == 2).await;
+    assert_eq!(settled["jobTitle"], "Two");
+
+    // Deliver the update twice more, then the creation (stale) last: were the projection not
+    // version-guarded, it would end on version 1.
+    let publisher = Publisher::open(&broker, &stack.exchange).await.expect("publisher");
+    for i in [1usize, 1, 0] {
+        let (key, message_id, body) = &captured[i];
+        publisher
+            .publish(Outgoing {
+                routing_key: key,
+                type_name: uapi_events::type_name::EMPLOYEE_EVENT,
+                message_id,
+                content_type: uapi_events::CONTENT_TYPE,
+                body,
+                headers: FieldTable::default(),
+            })
+            .await
+            .expect("republished");
+    }
+    // Give the store time to process them, then check nothing moved.
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let after = stack.wait_employee(&t, &id, |_| true).await;
+    assert_eq!(after, settled, "duplicate or stale events changed the projection");
+    let list: Value = stack.hris(&t, "/api/hris/employees").await.json().await.expect("json");
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(1));
+    stack.shutdown().await;
+}
