@@ -162,8 +162,16 @@ impl Stack {
             .expect("json");
         let key = app["apiKey"].as_str().expect("key");
         let token = |body: Value| async move {
-            let res: Value =
-                self.client.post(format!("{cp}/api/auth")).json(&body).send().await.expect("auth").json().await.expect("json");
+            let res: Value = self
+                .client
+                .post(format!("{cp}/api/auth"))
+                .json(&body)
+                .send()
+                .await
+                .expect("auth")
+                .json()
+                .await
+                .expect("json");
             res["accessToken"].as_str().expect("token").to_owned()
         };
         let app_token =
@@ -232,7 +240,12 @@ impl Stack {
 
     /// GET on the employees API with the consumer's token.
     pub async fn hris(&self, t: &Tenant, path: &str) -> Response {
-        self.client.get(format!("{}{path}", self.store)).bearer_auth(&t.consumer_token).send().await.expect("hris request")
+        self.client
+            .get(format!("{}{path}", self.store))
+            .bearer_auth(&t.consumer_token)
+            .send()
+            .await
+            .expect("hris request")
     }
 
     /// Polls the employee until `check` holds (events are asynchronous) and returns it.

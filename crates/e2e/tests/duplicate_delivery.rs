@@ -19,19 +19,30 @@ async fn duplicate_and_stale_events_change_nothing() {
     let ch = broker.channel().await.expect("channel");
     uapi_platform::amqp::declare_exchange(&ch, &stack.exchange).await.expect("exchange");
     let tap = uapi_test_support::unique_name("test.tap");
-    ch.queue_declare(tap.as_str().into(), QueueDeclareOptions { auto_delete: true, ..Default::default() }, FieldTable::default())
-        .await
-        .expect("queue");
-    ch.queue_bind(tap.as_str().into(), stack.exchange.as_str().into(), "employee.#".into(), QueueBindOptions::default(), FieldTable::default())
-        .await
-        .expect("bind");
+    ch.queue_declare(
+        tap.as_str().into(),
+        QueueDeclareOptions { auto_delete: true, ..Default::default() },
+        FieldTable::default(),
+    )
+    .await
+    .expect("queue");
+    ch.queue_bind(
+        tap.as_str().into(),
+        stack.exchange.as_str().into(),
+        "employee.#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .expect("bind");
     let mut events = ch
         .basic_consume(tap.as_str().into(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
         .await
         .expect("consume");
 
     let t = stack.tenant("Acme").await;
-    let res = stack.scim_send(&t, Method::POST, "/Users", &json!({ "userName": "dup@example.com", "title": "One" })).await;
+    let res =
+        stack.scim_send(&t, Method::POST, "/Users", &json!({ "userName": "dup@example.com", "title": "One" })).await;
     let id = res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
     let put = json!({ "userName": "dup@example.com", "title": "Two" });
     assert_eq!(stack.scim_send(&t, Method::PUT, &format!("/Users/{id}"), &put).await.status(), 200);
@@ -39,7 +50,11 @@ async fn duplicate_and_stale_events_change_nothing() {
     // Capture both events exactly as they travelled.
     let mut captured = Vec::new();
     for _ in 0..2 {
-        let d = tokio::time::timeout(Duration::from_secs(10), events.next()).await.expect("event").expect("open").expect("delivery");
+        let d = tokio::time::timeout(Duration::from_secs(10), events.next())
+            .await
+            .expect("event")
+            .expect("open")
+            .expect("delivery");
         d.ack(BasicAckOptions::default()).await.expect("ack");
         let message_id = d.properties.message_id().as_ref().map(|m| m.to_string()).unwrap_or_default();
         captured.push((d.routing_key.to_string(), message_id, d.data.clone()));

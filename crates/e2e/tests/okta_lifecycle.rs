@@ -20,12 +20,22 @@ async fn tap(stack: &Stack) -> (lapin::Consumer, String) {
     let ch = broker.channel().await.expect("channel");
     uapi_platform::amqp::declare_exchange(&ch, &stack.exchange).await.expect("exchange");
     let q = uapi_test_support::unique_name("test.tap");
-    ch.queue_declare(q.as_str().into(), QueueDeclareOptions { auto_delete: true, ..Default::default() }, FieldTable::default())
-        .await
-        .expect("queue");
-    ch.queue_bind(q.as_str().into(), stack.exchange.as_str().into(), "employee.#".into(), QueueBindOptions::default(), FieldTable::default())
-        .await
-        .expect("bind");
+    ch.queue_declare(
+        q.as_str().into(),
+        QueueDeclareOptions { auto_delete: true, ..Default::default() },
+        FieldTable::default(),
+    )
+    .await
+    .expect("queue");
+    ch.queue_bind(
+        q.as_str().into(),
+        stack.exchange.as_str().into(),
+        "employee.#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .expect("bind");
     let consumer = ch
         .basic_consume(q.as_str().into(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
         .await
@@ -74,8 +84,15 @@ fn okta_user() -> Value {
 
 async fn lifecycle(stack: &Stack, t: &Tenant, tap: &mut lapin::Consumer) {
     // 1. Existence check: 200, empty ListResponse with integer fields.
-    let list = json_of(stack.scim_get(t, "/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100").await, 200).await;
-    assert_eq!(list, json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": [] }));
+    let list = json_of(
+        stack.scim_get(t, "/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100").await,
+        200,
+    )
+    .await;
+    assert_eq!(
+        list,
+        json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:ListResponse"], "totalResults": 0, "startIndex": 1, "itemsPerPage": 0, "Resources": [] })
+    );
 
     // 2. Create: 201, Location, userName case preserved, no password echoed.
     let res = stack.scim_send(t, Method::POST, "/Users", &okta_user()).await;
@@ -97,7 +114,8 @@ async fn lifecycle(stack: &Stack, t: &Tenant, tap: &mut lapin::Consumer) {
     assert!(employee["remoteData"].get("password").is_none());
 
     // The existence check now finds it, whatever the case (same comparison as the 409 check).
-    let found = json_of(stack.scim_get(t, "/Users?filter=userName%20eq%20%22TEST.USER%40OKTA.LOCAL%22").await, 200).await;
+    let found =
+        json_of(stack.scim_get(t, "/Users?filter=userName%20eq%20%22TEST.USER%40OKTA.LOCAL%22").await, 200).await;
     assert_eq!(found["totalResults"], 1);
     assert_eq!(found["Resources"][0]["id"], id.as_str());
     let dup = stack.scim_send(t, Method::POST, "/Users", &json!({ "userName": "test.user@OKTA.local" })).await;
@@ -145,7 +163,10 @@ async fn lifecycle(stack: &Stack, t: &Tenant, tap: &mut lapin::Consumer) {
     let patched = json_of(stack.scim_send(t, Method::PATCH, &format!("/Users/{id}"), &reactivate).await, 200).await;
     assert_eq!((patched["id"].as_str(), patched["active"].as_bool()), (Some(id.as_str()), Some(true)));
     let event = next_event(tap).await;
-    assert_eq!((event.version, event.changed_fields.clone()), (4, vec!["employmentStatus".to_owned(), "remoteData".to_owned()]));
+    assert_eq!(
+        (event.version, event.changed_fields.clone()),
+        (4, vec!["employmentStatus".to_owned(), "remoteData".to_owned()])
+    );
     stack.wait_employee(t, &id, |e| e["version"] == 4 && e["employmentStatus"] == "ACTIVE").await;
 
     // 8. PUT-based deactivation (AIW flavour): GET, then PUT the whole user with active=false.
@@ -160,7 +181,12 @@ async fn lifecycle(stack: &Stack, t: &Tenant, tap: &mut lapin::Consumer) {
     assert_eq!(employee["employmentStatus"], "INACTIVE");
 
     // The list endpoint shows it, filtered by status and email.
-    let list: Value = stack.hris(t, "/api/hris/employees?employmentStatus=INACTIVE&workEmail=TEST.USER%40okta.local").await.json().await.expect("json");
+    let list: Value = stack
+        .hris(t, "/api/hris/employees?employmentStatus=INACTIVE&workEmail=TEST.USER%40okta.local")
+        .await
+        .json()
+        .await
+        .expect("json");
     assert_eq!(list["data"].as_array().map(Vec::len), Some(1));
     assert_eq!(list["meta"]["next"], Value::Null);
 }

@@ -78,7 +78,12 @@ pub struct ListFilter {
 }
 
 /// Up to `page.limit + 1` employees of `consumer` after the cursor, in id order.
-pub async fn list(conn: &mut AsyncPgConnection, consumer: Uuid, f: &ListFilter, page: Page) -> QueryResult<Vec<EmployeeRow>> {
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    consumer: Uuid,
+    f: &ListFilter,
+    page: Page,
+) -> QueryResult<Vec<EmployeeRow>> {
     let mut q = employees::table
         .filter(employees::consumer_id.eq(consumer))
         .select(EmployeeRow::as_select())
@@ -99,7 +104,9 @@ pub async fn list(conn: &mut AsyncPgConnection, consumer: Uuid, f: &ListFilter, 
     }
     if let Some(g) = &f.group_id {
         let wanted = serde_json::json!({ "groups": [{ "id": g }] });
-        q = q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>("data @> ").bind::<diesel::sql_types::Jsonb, _>(wanted));
+        q = q.filter(
+            diesel::dsl::sql::<diesel::sql_types::Bool>("data @> ").bind::<diesel::sql_types::Jsonb, _>(wanted),
+        );
     }
     if !f.include_deleted {
         q = q.filter(employees::deleted_at.is_null());

@@ -35,9 +35,9 @@ impl ListQuery {
             .updated_after
             .as_deref()
             .map(|t| {
-                DateTime::parse_from_rfc3339(t)
-                    .map(|t| t.with_timezone(&Utc))
-                    .map_err(|_| Problem::bad_request("updatedAfter must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z"))
+                DateTime::parse_from_rfc3339(t).map(|t| t.with_timezone(&Utc)).map_err(|_| {
+                    Problem::bad_request("updatedAfter must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z")
+                })
             })
             .transpose()?;
         let employment_status = match self.employment_status.as_deref().map(str::to_ascii_uppercase) {
@@ -55,7 +55,11 @@ impl ListQuery {
     }
 }
 
-async fn list(who: ConsumerPrincipal, state: web::Data<AppState>, query: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
+async fn list(
+    who: ConsumerPrincipal,
+    state: web::Data<AppState>,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.parse()?;
     let filter = query.filter()?;
     let mut conn = state.pool.get().await?;

@@ -188,7 +188,11 @@ impl From<&Employee> for v1::Employee {
             emails: e
                 .emails
                 .iter()
-                .map(|m| v1::Email { value: m.value.clone(), r#type: m.kind.clone().unwrap_or_default(), primary: m.primary })
+                .map(|m| v1::Email {
+                    value: m.value.clone(),
+                    r#type: m.kind.clone().unwrap_or_default(),
+                    primary: m.primary,
+                })
                 .collect(),
             phone_numbers: e
                 .phone_numbers
@@ -320,7 +324,11 @@ mod tests {
             user_name: "jdoe@example.com".into(),
             first_name: Some("Jane".into()),
             emails: vec![Email { value: "jdoe@example.com".into(), kind: Some("work".into()), primary: true }],
-            addresses: vec![Address { kind: Some("work".into()), locality: Some("Berlin".into()), ..Default::default() }],
+            addresses: vec![Address {
+                kind: Some("work".into()),
+                locality: Some("Berlin".into()),
+                ..Default::default()
+            }],
             custom_fields: json!({ "urn:x:licenseTier": "pro", "seats": 3 }).as_object().cloned().unwrap_or_default(),
             remote_data: json!({ "userName": "jdoe@example.com", "active": true, "n": [1, 2.5] }),
             employment_status: EmploymentStatus::Inactive,

@@ -2,10 +2,10 @@
 //! opaque (base64url of the last id seen); pages walk the primary key, which is a time-ordered
 //! UUIDv7, so paging never skips or repeats a row even while rows are inserted.
 
+use crate::problem::Problem;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
-use crate::problem::Problem;
 use uuid::Uuid;
 
 pub const DEFAULT_LIMIT: i64 = 50;

@@ -45,7 +45,10 @@ pub async fn enqueue(
             connection_id: tenant.connection_id.to_string(),
             service_id: tenant.service_id.clone(),
         }),
-        occurred_at: Some(prost_types::Timestamp { seconds: now.timestamp(), nanos: now.timestamp_subsec_nanos() as i32 }),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: now.timestamp(),
+            nanos: now.timestamp_subsec_nanos() as i32,
+        }),
         version: employee.version,
         changed_fields,
         employee: Some(employee.into()),

@@ -1,9 +1,9 @@
 //! `scim-ingress [serve|migrate]`
 
+use uapi_platform::config::Sources;
 use uapi_scim_ingress::config::Settings;
 use uapi_scim_ingress::startup::{Application, SERVICE};
 use uapi_scim_ingress::{MIGRATION_LOCK, MIGRATIONS};
-use uapi_platform::config::Sources;
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {

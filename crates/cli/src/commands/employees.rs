@@ -37,12 +37,14 @@ pub async fn run(ctx: &mut Ctx, cmd: EmployeesCommand) -> Result<(), CliError> {
                 ("updatedAfter", updated_after),
                 ("includeDeleted", include_deleted.then(|| "true".to_owned())),
             ]);
-            let url = if q.is_empty() { ctx.es("/api/hris/employees") } else { ctx.es(&format!("/api/hris/employees?{q}")) };
+            let url =
+                if q.is_empty() { ctx.es("/api/hris/employees") } else { ctx.es(&format!("/api/hris/employees?{q}")) };
             ctx.list(&url, &token, &page, &COLUMNS).await
         }
         EmployeesCommand::Get { consumer, id } => {
             let token = ctx.consumer_token(&consumer.consumer).await?;
-            let res = ctx.api.call(Method::GET, &ctx.es(&format!("/api/hris/employees/{id}")), Some(&token), None).await?;
+            let res =
+                ctx.api.call(Method::GET, &ctx.es(&format!("/api/hris/employees/{id}")), Some(&token), None).await?;
             ctx.show(&res, |v| output::record(&v["data"]));
             Ok(())
         }

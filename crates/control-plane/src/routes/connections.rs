@@ -13,10 +13,10 @@ use uuid::Uuid;
 use crate::db::connections::{self, Connection};
 use crate::db::{consumers, is_unique_violation};
 use crate::domain::credentials;
-use uapi_platform::pagination::{self, PageQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::events::enqueue_connection_event;
 use crate::state::AppState;
+use uapi_platform::pagination::{self, PageQuery};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/connections", web::get().to(list))

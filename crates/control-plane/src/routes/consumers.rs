@@ -9,10 +9,10 @@ use uuid::Uuid;
 
 use super::required_text;
 use crate::db::{connections, consumers, consumers::Consumer, is_unique_violation};
-use uapi_platform::pagination::{self, PageQuery};
 use crate::error::{ApiError, ApiResult};
 use crate::events::enqueue_connection_event;
 use crate::state::AppState;
+use uapi_platform::pagination::{self, PageQuery};
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/consumers", web::post().to(create))

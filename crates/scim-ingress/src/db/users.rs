@@ -54,10 +54,14 @@ pub async fn update(conn: &mut AsyncPgConnection, user: &UserWrite) -> QueryResu
 }
 
 /// The user, locked for the rest of the transaction when `lock` is set.
-pub async fn find(conn: &mut AsyncPgConnection, connection: Uuid, id: Uuid, lock: bool) -> QueryResult<Option<UserRow>> {
-    let query = users::table
-        .filter(users::id.eq(id).and(users::connection_id.eq(connection)))
-        .select(UserRow::as_select());
+pub async fn find(
+    conn: &mut AsyncPgConnection,
+    connection: Uuid,
+    id: Uuid,
+    lock: bool,
+) -> QueryResult<Option<UserRow>> {
+    let query =
+        users::table.filter(users::id.eq(id).and(users::connection_id.eq(connection))).select(UserRow::as_select());
     if lock { query.for_update().first(conn).await.optional() } else { query.first(conn).await.optional() }
 }
 
@@ -90,7 +94,11 @@ pub async fn resolve(conn: &mut AsyncPgConnection, connection: Uuid, remote: &st
 
 /// Users whose manager is named by one of `remotes` (the id or externalId of a user just written),
 /// locked, so their `managerId` can be re-resolved.
-pub async fn reports_of(conn: &mut AsyncPgConnection, connection: Uuid, remotes: &[String]) -> QueryResult<Vec<UserRow>> {
+pub async fn reports_of(
+    conn: &mut AsyncPgConnection,
+    connection: Uuid,
+    remotes: &[String],
+) -> QueryResult<Vec<UserRow>> {
     users::table
         .filter(users::connection_id.eq(connection).and(users::manager_remote_id.eq_any(remotes)))
         .select(UserRow::as_select())

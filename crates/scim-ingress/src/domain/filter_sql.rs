@@ -42,8 +42,18 @@ fn like_pattern(s: &str, prefix: bool, suffix: bool) -> String {
     format!("{}{escaped}{}", if prefix { "%" } else { "" }, if suffix { "%" } else { "" })
 }
 
-fn text_compare(column: &str, op: CompareOp, value: &str, case_exact: bool, binds: &mut Vec<String>) -> ScimResult<String> {
-    let (col, v) = if case_exact { (column.to_owned(), value.to_owned()) } else { (format!("lower({column})"), value.to_lowercase()) };
+fn text_compare(
+    column: &str,
+    op: CompareOp,
+    value: &str,
+    case_exact: bool,
+    binds: &mut Vec<String>,
+) -> ScimResult<String> {
+    let (col, v) = if case_exact {
+        (column.to_owned(), value.to_owned())
+    } else {
+        (format!("lower({column})"), value.to_lowercase())
+    };
     Ok(match op {
         CompareOp::Eq => format!("{col} = {}", bind(binds, v)),
         CompareOp::Ne => format!("({col} IS NULL OR {col} <> {})", bind(binds, v)),
@@ -129,7 +139,11 @@ mod tests {
 
     #[test]
     fn unsupported_filters_are_invalid_filter_errors() {
-        for f in [r#"title eq "x""#, r#"userName gt "a""#, r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x""#] {
+        for f in [
+            r#"title eq "x""#,
+            r#"userName gt "a""#,
+            r#"urn:ietf:params:scim:schemas:extension:enterprise:2.0:User:department eq "x""#,
+        ] {
             assert!(matches!(sql(f), Err(ScimError::Client { scim_type: Some("invalidFilter"), .. })), "{f}");
         }
     }

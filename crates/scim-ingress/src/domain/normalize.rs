@@ -84,13 +84,11 @@ pub fn employee(id: Uuid, tenant: &Tenant, resource: &Map<String, Value>) -> Emp
         let joined = [first_name.as_deref(), last_name.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
         (!joined.is_empty()).then_some(joined)
     });
-    let manager_remote_id = enterprise
-        .and_then(|e| get(e, "manager"))
-        .and_then(|m| match m {
-            Value::Object(m) => text(m, "value"),
-            Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
-            _ => None,
-        });
+    let manager_remote_id = enterprise.and_then(|e| get(e, "manager")).and_then(|m| match m {
+        Value::Object(m) => text(m, "value"),
+        Value::String(s) if !s.trim().is_empty() => Some(s.trim().to_owned()),
+        _ => None,
+    });
     let active = get(resource, "active").and_then(Value::as_bool).unwrap_or(true);
 
     Employee {
@@ -182,7 +180,10 @@ mod tests {
         });
         let e = employee(Uuid::nil(), &tenant(), resource.as_object().expect("object"));
         assert_eq!(e.remote_id.as_deref(), Some("00u1abc"));
-        assert_eq!((e.first_name.as_deref(), e.last_name.as_deref(), e.middle_name.as_deref()), (Some("Jane"), Some("Doe"), None));
+        assert_eq!(
+            (e.first_name.as_deref(), e.last_name.as_deref(), e.middle_name.as_deref()),
+            (Some("Jane"), Some("Doe"), None)
+        );
         assert_eq!(e.display_name.as_deref(), Some("Jane Doe"));
         assert_eq!(e.work_email.as_deref(), Some("jdoe@example.com"));
         assert_eq!(e.personal_email.as_deref(), Some("jane@home.example"));

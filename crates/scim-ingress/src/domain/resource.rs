@@ -86,7 +86,8 @@ fn validate(map: &Map<String, Value>) -> ScimResult<()> {
         }
         Some(other) => return Err(invalid_value(format!("`userName` must be a string, got {other}"))),
     }
-    for key in ["externalId", "displayName", "nickName", "title", "userType", "locale", "timezone", "preferredLanguage"] {
+    for key in ["externalId", "displayName", "nickName", "title", "userType", "locale", "timezone", "preferredLanguage"]
+    {
         match get(map, key) {
             None | Some(Value::Null) | Some(Value::String(_)) => {}
             Some(other) => return Err(invalid_value(format!("`{key}` must be a string, got {other}"))),
@@ -105,7 +106,9 @@ fn validate(map: &Map<String, Value>) -> ScimResult<()> {
                     return Err(invalid_value(format!("every item of `{key}` must be an object")));
                 }
                 if key == "emails"
-                    && items.iter().any(|i| !matches!(i.get("value"), Some(Value::String(_)) | None | Some(Value::Null)))
+                    && items
+                        .iter()
+                        .any(|i| !matches!(i.get("value"), Some(Value::String(_)) | None | Some(Value::Null)))
                 {
                     return Err(invalid_value("`emails[].value` must be a string"));
                 }

@@ -93,7 +93,11 @@ async fn update_reports(conn: &mut AsyncPgConnection, tenant: &Tenant, row: &Use
 }
 
 /// `POST /Users`.
-pub async fn create(conn: &mut AsyncPgConnection, tenant: &Tenant, resource: Map<String, Value>) -> ScimResult<Written> {
+pub async fn create(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    resource: Map<String, Value>,
+) -> ScimResult<Written> {
     let id = Uuid::now_v7();
     conn.transaction::<Written, ScimError, _>(async |conn| {
         let now = db::now();

@@ -79,7 +79,15 @@ async fn resource_type(state: web::Data<AppState>, id: web::Path<String>) -> Sci
 }
 
 /// One attribute definition with RFC 7643 §7 characteristics.
-fn attr(name: &str, kind: &str, multi: bool, required: bool, case_exact: bool, mutability: &str, uniqueness: &str) -> Value {
+fn attr(
+    name: &str,
+    kind: &str,
+    multi: bool,
+    required: bool,
+    case_exact: bool,
+    mutability: &str,
+    uniqueness: &str,
+) -> Value {
     json!({
         "name": name, "type": kind, "multiValued": multi, "description": name, "required": required,
         "caseExact": case_exact, "mutability": mutability,
@@ -99,7 +107,12 @@ fn complex(name: &str, multi: bool, subs: Vec<Value>) -> Value {
 }
 
 fn multi_valued(name: &str, extra: &[&str]) -> Value {
-    let mut subs = vec![string("value"), string("display"), string("type"), attr("primary", "boolean", false, false, false, "readWrite", "none")];
+    let mut subs = vec![
+        string("value"),
+        string("display"),
+        string("type"),
+        attr("primary", "boolean", false, false, false, "readWrite", "none"),
+    ];
     subs.extend(extra.iter().map(|s| string(s)));
     complex(name, true, subs)
 }

@@ -58,8 +58,9 @@ mod tests {
 
     #[test]
     fn okta_query_strings() {
-        let q = ListQuery::parse("filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100", 100, 200)
-            .expect("parses");
+        let q =
+            ListQuery::parse("filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100", 100, 200)
+                .expect("parses");
         assert_eq!(q.filter.as_deref(), Some("userName eq \"test.user@okta.local\""));
         assert_eq!((q.start_index, q.count), (1, 100));
         let q = ListQuery::parse("filter=userName+eq+%22a%22&startIndex=0&count=-5", 100, 200).expect("parses");

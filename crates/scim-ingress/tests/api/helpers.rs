@@ -1,0 +1,136 @@
+//! `spawn_app`: scim-ingress on a random port with its own database and exchange, and
+//! connections registered the way the connection-event projection registers them.
+
+use std::collections::HashMap;
+
+use reqwest::{Client, Method, Response};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use tokio_util::sync::CancellationToken;
+use uapi_platform::config::Sources;
+use uapi_platform::db::PgPool;
+use uapi_scim_ingress::config::Settings;
+use uapi_scim_ingress::db::connections::{self, ConnectionRow};
+use uapi_scim_ingress::startup::Application;
+use uapi_test_support::TestDb;
+use uuid::Uuid;
+
+pub struct TestApp {
+    pub base: String,
+    pub client: Client,
+    pub pool: PgPool,
+    exchange: String,
+    queue: String,
+    stop: CancellationToken,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _db: TestDb,
+}
+
+pub struct Conn {
+    pub token: String,
+}
+
+pub async fn spawn_app() -> TestApp {
+    uapi_test_support::init_tracing();
+    let db = TestDb::new().await.expect("db");
+    let exchange = uapi_test_support::unique_name("test.events");
+    let queue = format!("{exchange}.connections");
+    let env: HashMap<String, String> = [
+        ("UAPI_HTTP__PORT", "0".to_owned()),
+        ("UAPI_HTTP__WORKERS", "2".to_owned()),
+        ("UAPI_DATABASE__URL", db.url.clone()),
+        ("UAPI_DATABASE__POOL_SIZE", "4".to_owned()),
+        ("UAPI_AMQP__URL", uapi_test_support::amqp_url()),
+        ("UAPI_AMQP__EXCHANGE", exchange.clone()),
+        ("UAPI_CONNECTIONS__QUEUE", queue.clone()),
+        ("UAPI_HTTP__BODY_LIMIT_BYTES", "65536".to_owned()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v))
+    .collect();
+    let settings = Settings::load(Sources { file: None, env: Some(env) }).expect("settings");
+    uapi_platform::db::migrate(&db.url, uapi_scim_ingress::MIGRATIONS, uapi_scim_ingress::MIGRATION_LOCK)
+        .await
+        .expect("migrate");
+    let app = Application::build(&settings).expect("app");
+    let base = format!("http://127.0.0.1:{}/scim/v2", app.port());
+    let pool = uapi_platform::db::pool(&settings.database).expect("pool");
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(app.run_until(stop.clone()));
+    TestApp { base, client: Client::new(), pool, exchange, queue, stop, task: Some(task), _db: db }
+}
+
+impl TestApp {
+    /// Registers a live connection with a fresh token.
+    pub async fn connection(&self) -> Conn {
+        let token = format!("uapi_scim_{}", Uuid::new_v4().simple());
+        let id = Uuid::now_v7();
+        let row = ConnectionRow {
+            id,
+            application_id: Uuid::now_v7(),
+            consumer_id: Uuid::now_v7(),
+            service_id: "okta-scim".into(),
+            token_sha256: Sha256::digest(token.as_bytes()).to_vec(),
+            revision: 1,
+            deleted: false,
+        };
+        let mut conn = self.pool.get().await.expect("conn");
+        connections::apply(&mut conn, &row).await.expect("connection");
+        Conn { token }
+    }
+
+    pub async fn send(&self, c: &Conn, method: Method, path: &str, body: Option<&str>) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("Authorization", format!("Bearer {}", c.token));
+        if let Some(b) = body {
+            req = req.header("Content-Type", "application/scim+json").body(b.to_owned());
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Rows in the outbox: every event the service has produced and not yet published.
+    pub async fn outbox_len(&self) -> i64 {
+        uapi_platform::outbox::backlog(&self.pool).await.expect("backlog")
+    }
+
+    pub async fn user_count(&self) -> i64 {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct N {
+            #[diesel(sql_type = diesel::sql_types::BigInt)]
+            n: i64,
+        }
+        let mut conn = self.pool.get().await.expect("conn");
+        diesel::sql_query("SELECT count(*) AS n FROM users").get_result::<N>(&mut conn).await.expect("count").n
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        if let Some(t) = self.task.take() {
+            t.await.expect("joins").expect("drains");
+        }
+        uapi_test_support::delete_broker_objects(&self.exchange, &[]).await;
+        uapi_test_support::delete_queue_with_dead_letters(&self.queue).await;
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
+
+/// Asserts a SCIM error response and returns its body.
+pub async fn assert_scim_error(res: Response, status: u16, scim_type: Option<&str>) -> Value {
+    assert_eq!(res.status().as_u16(), status);
+    let ct = res.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or_default().to_owned();
+    assert_eq!(ct, "application/scim+json");
+    let body: Value = res.json().await.expect("SCIM error is JSON");
+    assert_eq!(body["schemas"][0], "urn:ietf:params:scim:api:messages:2.0:Error");
+    assert_eq!(body["status"], status.to_string());
+    assert!(body["detail"].as_str().is_some_and(|d| !d.is_empty()));
+    assert_eq!(body["scimType"].as_str(), scim_type, "{body}");
+    body
+}

@@ -1,0 +1,5 @@
+//! scim-ingress integration tests against the real Postgres and RabbitMQ.
+
+mod helpers;
+mod hostile_input;
+mod users;
