@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Services and their ports, in start order. Each binary supports `migrate` and `serve`.
-SERVICES=(control-plane:8080)
+SERVICES=(control-plane:8080 scim-ingress:8081 employee-store:8082)
 
 PG_HOST=${PG_HOST:-127.0.0.1} PG_PORT=${PG_PORT:-5432}
 AMQP_HOST=${AMQP_HOST:-127.0.0.1} AMQP_PORT=${AMQP_PORT:-5672}
@@ -98,6 +98,8 @@ cat <<MSG
 
 $(say "uapi-hris is running")
   control-plane   http://127.0.0.1:8080   (admin API, /api/auth, consumers, connections)
+  scim-ingress    http://127.0.0.1:8081   (SCIM 2.0 for Okta: /scim/v2)
+  employee-store  http://127.0.0.1:8082   (/api/hris/employees)
 
   Dev admin token: $UAPI_ADMIN__TOKEN
   (stored in .dev/keys.env; 'make clean-dev' forgets it)
@@ -109,6 +111,8 @@ Next steps (in another terminal, see README.md):
   uapi auth --application-id <applicationId> --api-key <apiKey>
   uapi consumers create --name "Globex"
   uapi connections create --consumer <consumerId>
+  # provision a user with curl as Okta would (README.md), then:
+  uapi employees list --consumer <consumerId>
 
 Ctrl-C stops everything.
 MSG

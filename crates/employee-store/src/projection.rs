@@ -48,10 +48,10 @@ pub fn decode(body: &[u8]) -> Result<EmployeeRow, HandleError> {
     })
 }
 
-pub async fn handle(pool: PgPool, delivery: Delivery) -> Result<(), HandleError> {
+pub async fn handle(pool: PgPool, delivery: std::sync::Arc<Delivery>) -> Result<(), HandleError> {
     let row = decode(&delivery.data)?;
-    let mut conn = pool.get().await.map_err(|e| HandleError::Transient(e.to_string()))?;
-    let applied = db::apply(&mut conn, &row).await.map_err(|e| HandleError::Transient(e.to_string()))?;
+    let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
+    let applied = db::apply(&mut conn, &row).await.map_err(HandleError::from_query)?;
     tracing::debug!(employee_id = %row.id, version = row.version, applied, "employee event");
     Ok(())
 }

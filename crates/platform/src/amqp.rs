@@ -151,7 +151,7 @@ pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), A
 }
 
 /// Deliveries of one message before the broker dead-letters it.
-pub const DELIVERY_LIMIT: i32 = 5;
+pub const DELIVERY_LIMIT: i32 = 10;
 
 /// A consumer's queue: durable quorum queue `name`, dead-lettering into `name.dlq`, bound to
 /// `exchange` with each of `bindings`. Idempotent.

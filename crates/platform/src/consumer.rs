@@ -1,7 +1,12 @@
 //! A supervised RabbitMQ consumer: declares its queue, consumes with prefetch and manual acks, and
-//! classifies each failure. Transient failures are retried a bounded number of times (the quorum
-//! queue's delivery limit) with a growing pause, so a poison message never loops hot; permanent
-//! failures and exhausted retries go to the dead-letter queue. Reconnects on broker loss.
+//! classifies each failure:
+//! - a dependency is down (`Unavailable`): the message is retried in place with capped backoff for
+//!   as long as it takes, since it is not the message's fault (a database restart loses nothing);
+//! - `Transient`: handed back to the queue after a growing pause, a bounded number of times (the
+//!   quorum queue's delivery limit), so a poison message never loops hot;
+//! - `Permanent`, or retries exhausted: the dead-letter queue.
+//!
+//! Reconnects on broker loss.
 
 use std::future::Future;
 use std::sync::Arc;
@@ -18,7 +23,10 @@ use crate::amqp::{self, Broker};
 /// What went wrong with one message.
 #[derive(Debug, thiserror::Error)]
 pub enum HandleError {
-    /// Worth retrying (database unavailable, timeout): the message is redelivered later.
+    /// A dependency (the database) is unreachable: retried in place until it is back.
+    #[error("unavailable: {0}")]
+    Unavailable(String),
+    /// Worth a few more tries (a failed query): the message is redelivered later, boundedly.
     #[error("transient: {0}")]
     Transient(String),
     /// Will never succeed (cannot decode, violates the contract): dead-lettered at once.
@@ -36,6 +44,22 @@ pub struct ConsumerSettings {
     /// Concurrent handlers (≤ prefetch). Messages of one aggregate may then be handled out of
     /// order, so handlers must be idempotent and version-aware.
     pub concurrency: usize,
+}
+
+impl HandleError {
+    /// Classifies a database error: a lost connection is `Unavailable`, anything else `Transient`.
+    pub fn from_query(e: diesel::result::Error) -> Self {
+        match e {
+            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, _)
+            | diesel::result::Error::BrokenTransactionManager => Self::Unavailable(e.to_string()),
+            other => Self::Transient(other.to_string()),
+        }
+    }
+
+    /// A pool that cannot hand out a connection means the database is unavailable.
+    pub fn from_pool(e: impl std::fmt::Display) -> Self {
+        Self::Unavailable(e.to_string())
+    }
 }
 
 /// How many times a message was delivered before, from the quorum queue's `x-delivery-count`.
@@ -66,7 +90,7 @@ pub fn parent_context(delivery: &Delivery) -> opentelemetry::Context {
 /// Consumes until `stop`, calling `handle` for each delivery and acking after it succeeds.
 pub async fn consume_until<H, F>(broker: Arc<Broker>, settings: ConsumerSettings, handle: H, stop: CancellationToken)
 where
-    H: Fn(Delivery) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Arc<Delivery>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<(), HandleError>> + Send + 'static,
 {
     let mut backoff = Duration::from_millis(200);
@@ -92,7 +116,7 @@ async fn run_session<H, F>(
     stop: &CancellationToken,
 ) -> Result<(), amqp::AmqpError>
 where
-    H: Fn(Delivery) -> F + Clone + Send + Sync + 'static,
+    H: Fn(Arc<Delivery>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<(), HandleError>> + Send + 'static,
 {
     broker.wait_connected(Duration::from_secs(3600)).await?;
@@ -125,9 +149,10 @@ where
         };
         let handle = handle.clone();
         let queue = settings.queue.clone();
+        let stop = stop.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            process(delivery, handle, &queue).await;
+            process(delivery, handle, &queue, &stop).await;
         });
     };
     // Let handlers in flight finish and ack before the channel closes.
@@ -137,15 +162,34 @@ where
     outcome
 }
 
-async fn process<H, F>(delivery: Delivery, handle: H, queue: &str)
+async fn process<H, F>(delivery: Delivery, handle: H, queue: &str, stop: &CancellationToken)
 where
-    H: Fn(Delivery) -> F,
+    H: Fn(Arc<Delivery>) -> F,
     F: Future<Output = Result<(), HandleError>>,
 {
     let acker = delivery.acker.clone();
     let attempt = delivery_count(&delivery);
+    let delivery = Arc::new(delivery);
     let message_id = delivery.properties.message_id().as_ref().map(|m| m.to_string()).unwrap_or_default();
-    match handle(delivery).await {
+    let mut backoff = Duration::from_millis(100);
+    let outcome = loop {
+        match handle(delivery.clone()).await {
+            Err(HandleError::Unavailable(reason)) => {
+                tracing::warn!(%queue, %message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "dependency unavailable; retrying in place");
+                tokio::select! {
+                    _ = stop.cancelled() => {
+                        // Shutting down: hand it back untouched for the next consumer.
+                        let _ = acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+                        return;
+                    }
+                    _ = tokio::time::sleep(backoff) => {}
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(5));
+            }
+            other => break other,
+        }
+    };
+    match outcome {
         Ok(()) => {
             let _ = acker.ack(BasicAckOptions::default()).await;
         }
@@ -153,7 +197,7 @@ where
             tracing::error!(%queue, %message_id, %reason, "message rejected to the dead-letter queue");
             let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
         }
-        Err(HandleError::Transient(reason)) => {
+        Err(HandleError::Transient(reason) | HandleError::Unavailable(reason)) => {
             // Pause before handing it back so a failing dependency is not hammered; the queue's
             // delivery limit dead-letters it after a bounded number of attempts.
             let pause = Duration::from_millis(200 * u64::from(attempt + 1).min(25));

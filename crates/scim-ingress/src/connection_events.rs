@@ -36,10 +36,10 @@ pub fn decode(body: &[u8]) -> Result<ConnectionRow, HandleError> {
     })
 }
 
-pub async fn handle(pool: PgPool, delivery: Delivery) -> Result<(), HandleError> {
+pub async fn handle(pool: PgPool, delivery: std::sync::Arc<Delivery>) -> Result<(), HandleError> {
     let row = decode(&delivery.data)?;
-    let mut conn = pool.get().await.map_err(|e| HandleError::Transient(e.to_string()))?;
-    let changed = connections::apply(&mut conn, &row).await.map_err(|e| HandleError::Transient(e.to_string()))?;
+    let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
+    let changed = connections::apply(&mut conn, &row).await.map_err(HandleError::from_query)?;
     tracing::info!(connection_id = %row.id, revision = row.revision, deleted = row.deleted, applied = changed, "connection event");
     Ok(())
 }
