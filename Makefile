@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test build dev-keys fmt lint check-compose clean-dev help
+.PHONY: run test bench build dev-keys fmt lint check-compose clean-dev help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -14,6 +14,9 @@ test: ## formatting, lints and every test against the local Postgres and RabbitM
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	$(CARGO) nextest run --workspace --no-fail-fast
+
+bench: ## release build, start the system on bench ports, measure SCIM throughput and end-to-end latency
+	@scripts/bench.sh
 
 build: ## debug build of every binary
 	$(CARGO) build --workspace --bins

@@ -28,6 +28,9 @@ impl From<RepoError> for ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
+        if uapi_platform::db::is_connection_lost(&e) {
+            return Self::Unavailable(e.to_string());
+        }
         RepoError::from(e).into()
     }
 }

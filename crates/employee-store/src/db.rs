@@ -23,8 +23,9 @@ diesel::table! {
     }
 }
 
-#[derive(Debug, Clone, Queryable, Selectable)]
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = employees)]
+#[diesel(treat_none_as_null = true)]
 pub struct EmployeeRow {
     pub id: Uuid,
     pub application_id: Uuid,
@@ -41,27 +42,25 @@ pub struct EmployeeRow {
 
 /// Stores `row` unless the stored version is the same or newer. Returns whether it was applied.
 pub async fn apply(conn: &mut AsyncPgConnection, row: &EmployeeRow) -> QueryResult<bool> {
-    use diesel::sql_types::{BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
-    diesel::sql_query(
-        "INSERT INTO employees (id, application_id, consumer_id, connection_id, version, last_event_id, \
-         employment_status, work_email_lower, data, updated_at, deleted_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) \
-         ON CONFLICT (id) DO UPDATE SET version = EXCLUDED.version, last_event_id = EXCLUDED.last_event_id, \
-         employment_status = EXCLUDED.employment_status, work_email_lower = EXCLUDED.work_email_lower, \
-         data = EXCLUDED.data, updated_at = EXCLUDED.updated_at, deleted_at = EXCLUDED.deleted_at \
-         WHERE employees.version < EXCLUDED.version AND employees.consumer_id = EXCLUDED.consumer_id",
+    use diesel::query_dsl::methods::FilterDsl;
+    use diesel::upsert::excluded;
+    // The query builder (not raw SQL) so the statement is prepared once per connection.
+    let upsert = diesel::insert_into(employees::table).values(row).on_conflict(employees::id).do_update().set((
+        employees::version.eq(excluded(employees::version)),
+        employees::last_event_id.eq(excluded(employees::last_event_id)),
+        employees::employment_status.eq(excluded(employees::employment_status)),
+        employees::work_email_lower.eq(excluded(employees::work_email_lower)),
+        employees::data.eq(excluded(employees::data)),
+        employees::updated_at.eq(excluded(employees::updated_at)),
+        employees::deleted_at.eq(excluded(employees::deleted_at)),
+    ));
+    // Only a newer version of the same consumer's employee replaces the stored one.
+    FilterDsl::filter(
+        upsert,
+        employees::version
+            .lt(excluded(employees::version))
+            .and(employees::consumer_id.eq(excluded(employees::consumer_id))),
     )
-    .bind::<SqlUuid, _>(row.id)
-    .bind::<SqlUuid, _>(row.application_id)
-    .bind::<SqlUuid, _>(row.consumer_id)
-    .bind::<SqlUuid, _>(row.connection_id)
-    .bind::<BigInt, _>(row.version)
-    .bind::<SqlUuid, _>(row.last_event_id)
-    .bind::<Text, _>(&row.employment_status)
-    .bind::<Nullable<Text>, _>(&row.work_email_lower)
-    .bind::<Jsonb, _>(&row.data)
-    .bind::<Timestamptz, _>(row.updated_at)
-    .bind::<Nullable<Timestamptz>, _>(row.deleted_at)
     .execute(conn)
     .await
     .map(|n| n > 0)

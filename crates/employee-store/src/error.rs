@@ -15,6 +15,9 @@ pub enum ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
+        if uapi_platform::db::is_connection_lost(&e) {
+            return Self::Unavailable(e.to_string());
+        }
         Self::Internal(e.into())
     }
 }

@@ -4,33 +4,22 @@ use uapi_employee_store::config::Settings;
 use uapi_employee_store::startup::{Application, SERVICE};
 use uapi_employee_store::{MIGRATION_LOCK, MIGRATIONS};
 use uapi_platform::config::Sources;
+use uapi_platform::service::{self, Service};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let settings = Settings::load(Sources { file: Some(format!("config/{SERVICE}")), env: None })?;
-    let telemetry = uapi_platform::telemetry::init(SERVICE, &settings.telemetry)?;
-    let outcome = match command.as_str() {
-        "migrate" => migrate(&settings).await,
-        "serve" => {
-            let app = Application::build(&settings)?;
-            tracing::info!(port = app.port(), "employee-store listening");
-            let outcome = app.run_until(uapi_platform::shutdown::on_signal()).await;
-            tracing::info!("employee-store stopped");
-            outcome
-        }
-        other => Err(anyhow::anyhow!("unknown command {other:?}; use serve or migrate")),
+    let service = Service {
+        name: SERVICE,
+        telemetry: &settings.telemetry,
+        database: &settings.database,
+        migrations: MIGRATIONS,
+        migration_lock: MIGRATION_LOCK,
     };
-    if let Err(e) = &outcome {
-        tracing::error!(error = ?e, "employee-store failed");
-    }
-    telemetry.shutdown().await;
-    outcome
-}
-
-async fn migrate(settings: &Settings) -> anyhow::Result<()> {
-    let url = settings.database.url.expose();
-    uapi_platform::db::ensure_database(url).await?;
-    uapi_platform::db::migrate(url, MIGRATIONS, MIGRATION_LOCK).await?;
-    Ok(())
+    service::run(service, &service::command(), |stop| async {
+        let app = Application::build(&settings)?;
+        tracing::info!(port = app.port(), "{SERVICE} listening");
+        app.run_until(stop).await
+    })
+    .await
 }

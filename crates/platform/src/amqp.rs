@@ -26,8 +26,24 @@ pub enum AmqpError {
     NotConnected,
     #[error("RabbitMQ: {0}")]
     Broker(#[from] lapin::Error),
+    #[error("RabbitMQ did not answer within {0:?}")]
+    Timeout(Duration),
     #[error("the broker did not accept message {message_id} for {routing_key} (nack or unroutable)")]
     NotAccepted { routing_key: String, message_id: String },
+}
+
+/// How long any broker round trip may take. A connection can die without the socket saying so
+/// (a partition): every RPC is bounded, so no loop ever waits forever on a dead channel.
+pub const RPC_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs a broker RPC within [`RPC_TIMEOUT`].
+pub async fn timed<T, E: Into<AmqpError>>(
+    fut: impl std::future::Future<Output = Result<T, E>>,
+) -> Result<T, AmqpError> {
+    match tokio::time::timeout(RPC_TIMEOUT, fut).await {
+        Ok(r) => r.map_err(Into::into),
+        Err(_) => Err(AmqpError::Timeout(RPC_TIMEOUT)),
+    }
 }
 
 /// A connection to RabbitMQ that a background task keeps alive.
@@ -77,7 +93,7 @@ impl Broker {
                 }
             }
             if let Some(conn) = broker.take() {
-                let _ = conn.close(200, "shutdown".into()).await;
+                let _ = timed(conn.close(200, "shutdown".into())).await;
             }
         })
     }
@@ -117,12 +133,18 @@ impl Broker {
     /// A new channel on the live connection.
     pub async fn channel(&self) -> Result<Channel, AmqpError> {
         let conn = self.connection().ok_or(AmqpError::NotConnected)?;
-        Ok(conn.create_channel().await?)
+        timed(conn.create_channel()).await
     }
 
     async fn open(&self) -> Result<Connection, lapin::Error> {
         let props = ConnectionProperties::default().with_connection_name(self.name.clone().into());
-        Connection::connect(&self.url, props).await
+        match tokio::time::timeout(RPC_TIMEOUT, Connection::connect(&self.url, props)).await {
+            Ok(r) => r,
+            Err(_) => Err(lapin::Error::from(lapin::ErrorKind::IOError(std::sync::Arc::new(std::io::Error::new(
+                std::io::ErrorKind::TimedOut,
+                "connecting to RabbitMQ timed out",
+            ))))),
+        }
     }
 
     fn replace(&self, conn: Option<Arc<Connection>>) {
@@ -198,7 +220,7 @@ pub async fn declare_queue(channel: &Channel, exchange: &str, name: &str, bindin
 /// A consumer channel with `prefetch` set before any `basic_consume`.
 pub async fn consumer_channel(broker: &Broker, prefetch: u16) -> Result<Channel, AmqpError> {
     let channel = broker.channel().await?;
-    channel.basic_qos(prefetch, BasicQosOptions::default()).await?;
+    timed(channel.basic_qos(prefetch, BasicQosOptions::default())).await?;
     Ok(channel)
 }
 
@@ -228,14 +250,14 @@ impl Publisher {
     pub async fn open(broker: &Broker, exchange: &str) -> Result<Self, AmqpError> {
         let channel = broker.channel().await?;
         declare_exchange(&channel, exchange).await?;
-        channel.confirm_select(ConfirmSelectOptions::default()).await?;
+        timed(channel.confirm_select(ConfirmSelectOptions::default())).await?;
         Ok(Self { channel, exchange: exchange.to_owned() })
     }
 
     /// Closes the channel (at shutdown, before the connection closes).
     pub async fn close(self) {
         if self.channel.status().connected() {
-            let _ = self.channel.close(200, "shutdown".into()).await;
+            let _ = timed(self.channel.close(200, "shutdown".into())).await;
         }
     }
 
@@ -254,17 +276,15 @@ impl Publisher {
             .with_delivery_mode(2)
             .with_timestamp(chrono::Utc::now().timestamp().max(0) as u64)
             .with_headers(msg.headers);
-        let confirm = self
-            .channel
-            .basic_publish(
-                self.exchange.as_str().into(),
-                msg.routing_key.into(),
-                // mandatory: an unroutable message comes back instead of vanishing.
-                BasicPublishOptions { mandatory: true, ..Default::default() },
-                msg.body,
-                props,
-            )
-            .await?;
+        let confirm = timed(self.channel.basic_publish(
+            self.exchange.as_str().into(),
+            msg.routing_key.into(),
+            // mandatory: an unroutable message comes back instead of vanishing.
+            BasicPublishOptions { mandatory: true, ..Default::default() },
+            msg.body,
+            props,
+        ))
+        .await?;
         Ok(Pending { confirm, routing_key: msg.routing_key.to_owned(), message_id: msg.message_id.to_owned() })
     }
 
@@ -285,7 +305,7 @@ impl Pending {
     /// Resolves once the broker took responsibility for the message. A nack, or an ack that
     /// carries the message back (unroutable with `mandatory`), is an error.
     pub async fn confirmed(self) -> Result<(), AmqpError> {
-        let confirmation = self.confirm.await?;
+        let confirmation = timed(self.confirm).await?;
         let accepted = confirmation.is_ack();
         if !accepted || confirmation.take_message().is_some() {
             return Err(AmqpError::NotAccepted { routing_key: self.routing_key, message_id: self.message_id });

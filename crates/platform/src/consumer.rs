@@ -49,10 +49,10 @@ pub struct ConsumerSettings {
 impl HandleError {
     /// Classifies a database error: a lost connection is `Unavailable`, anything else `Transient`.
     pub fn from_query(e: diesel::result::Error) -> Self {
-        match e {
-            diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, _)
-            | diesel::result::Error::BrokenTransactionManager => Self::Unavailable(e.to_string()),
-            other => Self::Transient(other.to_string()),
+        if crate::db::is_connection_lost(&e) {
+            Self::Unavailable(e.to_string())
+        } else {
+            Self::Transient(e.to_string())
         }
     }
 
@@ -125,14 +125,13 @@ where
     let keys: Vec<&str> = settings.bindings.iter().map(String::as_str).collect();
     amqp::declare_queue(&channel, &settings.exchange, &settings.queue, &keys).await?;
     let tag = format!("{}-{}", settings.queue, uuid::Uuid::new_v4().simple());
-    let mut consumer = channel
-        .basic_consume(
-            settings.queue.as_str().into(),
-            tag.as_str().into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    let mut consumer = amqp::timed(channel.basic_consume(
+        settings.queue.as_str().into(),
+        tag.as_str().into(),
+        BasicConsumeOptions::default(),
+        FieldTable::default(),
+    ))
+    .await?;
     let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
     let outcome = loop {
         let next = tokio::select! {
@@ -155,10 +154,13 @@ where
             process(delivery, handle, &queue, &stop).await;
         });
     };
-    // Let handlers in flight finish and ack before the channel closes.
-    let _ = limit.acquire_many(settings.concurrency.max(1) as u32).await;
-    let _ = channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default()).await;
-    let _ = channel.close(200, "consumer stopped".into()).await;
+    // Let handlers in flight finish and ack before the channel closes; bounded, because after a
+    // partition their acks may never be answered (the broker redelivers those messages anyway).
+    let _ = tokio::time::timeout(amqp::RPC_TIMEOUT, limit.acquire_many(settings.concurrency.max(1) as u32)).await;
+    if channel.status().connected() {
+        let _ = amqp::timed(channel.basic_cancel(tag.as_str().into(), BasicCancelOptions::default())).await;
+        let _ = amqp::timed(channel.close(200, "consumer stopped".into())).await;
+    }
     outcome
 }
 
@@ -179,7 +181,7 @@ where
                 tokio::select! {
                     _ = stop.cancelled() => {
                         // Shutting down: hand it back untouched for the next consumer.
-                        let _ = acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+                        let _ = amqp::timed(acker.nack(BasicNackOptions { requeue: true, multiple: false })).await;
                         return;
                     }
                     _ = tokio::time::sleep(backoff) => {}
@@ -191,11 +193,11 @@ where
     };
     match outcome {
         Ok(()) => {
-            let _ = acker.ack(BasicAckOptions::default()).await;
+            let _ = amqp::timed(acker.ack(BasicAckOptions::default())).await;
         }
         Err(HandleError::Permanent(reason)) => {
             tracing::error!(%queue, %message_id, %reason, "message rejected to the dead-letter queue");
-            let _ = acker.reject(BasicRejectOptions { requeue: false }).await;
+            let _ = amqp::timed(acker.reject(BasicRejectOptions { requeue: false })).await;
         }
         Err(HandleError::Transient(reason) | HandleError::Unavailable(reason)) => {
             // Pause before handing it back so a failing dependency is not hammered; the queue's
@@ -203,7 +205,7 @@ where
             let pause = Duration::from_millis(200 * u64::from(attempt + 1).min(25));
             tracing::warn!(%queue, %message_id, attempt, %reason, "message failed; will be redelivered");
             tokio::time::sleep(pause).await;
-            let _ = acker.nack(BasicNackOptions { requeue: true, multiple: false }).await;
+            let _ = amqp::timed(acker.nack(BasicNackOptions { requeue: true, multiple: false })).await;
         }
     }
 }

@@ -20,6 +20,9 @@ pub type PgConn = Object<AsyncPgConnection>;
 pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     let statement_timeout = settings.statement_timeout_ms;
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
+    // No test query on every checkout (a round trip per request): a dead connection fails its
+    // first query instead, is reported as unavailable (503) and is dropped by the pool.
+    config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
         let url = url.to_owned();
         async move {
@@ -49,6 +52,15 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
 /// Whether a pool error means "the database is unavailable right now" (→ 503) rather than a bug.
 pub fn is_unavailable(err: &PoolError) -> bool {
     matches!(err, PoolError::Timeout(_) | PoolError::Backend(_) | PoolError::Closed | PoolError::NoRuntimeSpecified)
+}
+
+/// Whether a query error means the connection or database is gone (→ 503, retry) rather than a bug.
+pub fn is_connection_lost(err: &diesel::result::Error) -> bool {
+    matches!(
+        err,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, _)
+            | diesel::result::Error::BrokenTransactionManager
+    )
 }
 
 /// Runs `SELECT 1` within `timeout`: the readiness check.

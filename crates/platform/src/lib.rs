@@ -14,5 +14,6 @@ pub mod outbox;
 pub mod pagination;
 pub mod problem;
 pub mod secret;
+pub mod service;
 pub mod shutdown;
 pub mod telemetry;

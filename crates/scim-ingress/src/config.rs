@@ -27,6 +27,8 @@ pub struct ScimSettings {
     pub default_count: i64,
     /// Largest page served (`filter.maxResults` in /ServiceProviderConfig).
     pub max_count: i64,
+    /// How long a verified token is trusted without a lookup; 0 looks up every request.
+    pub token_cache_ms: u64,
 }
 
 /// `[connections]`

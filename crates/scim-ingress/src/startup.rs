@@ -41,6 +41,7 @@ impl Application {
             body_limit: settings.http.body_limit_bytes,
             default_count: settings.scim.default_count,
             max_count: settings.scim.max_count,
+            tokens: crate::scim::auth::TokenCache::new(Duration::from_millis(settings.scim.token_cache_ms)),
             outbox_wake: wake.clone(),
         });
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));

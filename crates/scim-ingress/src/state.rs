@@ -12,6 +12,8 @@ pub struct AppState {
     pub body_limit: usize,
     pub default_count: i64,
     pub max_count: i64,
+    /// Recently verified SCIM tokens.
+    pub tokens: crate::scim::auth::TokenCache,
     /// Wakes the outbox relay after a commit that wrote events.
     pub outbox_wake: Arc<Notify>,
 }

@@ -35,7 +35,9 @@ pub async fn delete_broker_objects(exchange: &str, queues: &[&str]) {
         for q in queues {
             let _ = ch.queue_delete((*q).into(), QueueDeleteOptions::default()).await;
         }
-        let _ = ch.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await;
+        if !exchange.is_empty() {
+            let _ = ch.exchange_delete(exchange.into(), ExchangeDeleteOptions::default()).await;
+        }
     }
     let _ = conn.close(200, "test cleanup".into()).await;
 }

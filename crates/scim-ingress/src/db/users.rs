@@ -72,6 +72,23 @@ pub async fn delete(conn: &mut AsyncPgConnection, connection: Uuid, id: Uuid) ->
         .map(|n| n > 0)
 }
 
+diesel::define_sql_function!(fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text);
+
+/// The connection's user with this `userName`, compared as the unique index does (lower-case).
+/// Okta's existence check; a prepared statement, so it costs one round trip.
+pub async fn find_by_user_name(
+    conn: &mut AsyncPgConnection,
+    connection: Uuid,
+    user_name: &str,
+) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::connection_id.eq(connection).and(lower(users::user_name).eq(user_name.to_lowercase())))
+        .select(UserRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// The id of the connection's user whose SCIM id or externalId is `remote`.
 pub async fn resolve(conn: &mut AsyncPgConnection, connection: Uuid, remote: &str) -> QueryResult<Option<Uuid>> {
     let by_external = users::table
@@ -116,6 +133,7 @@ pub struct SqlFilter {
 }
 
 /// One page of the connection's users matching `filter`, in creation order, and the total count.
+/// The total rides along as a window count, so a page costs one query.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     connection: Uuid,
@@ -125,7 +143,43 @@ pub async fn list(
 ) -> QueryResult<(i64, Vec<UserRow>)> {
     let condition = filter.map(|f| format!(" AND ({})", f.sql)).unwrap_or_default();
     let binds: &[String] = filter.map(|f| f.binds.as_slice()).unwrap_or(&[]);
+    if limit == 0 {
+        return Ok((count(conn, connection, &condition, binds).await?, Vec::new()));
+    }
 
+    #[derive(QueryableByName)]
+    struct PageRow {
+        #[diesel(embed)]
+        user: UserRow,
+        #[diesel(sql_type = BigInt)]
+        total: i64,
+    }
+    let n = binds.len();
+    let mut page = diesel::sql_query(format!(
+        "SELECT id, connection_id, user_name, external_id, emails, manager_remote_id, active, resource, employee, \
+         version, created_at, updated_at, count(*) OVER () AS total FROM users WHERE connection_id = $1{condition} \
+         ORDER BY seq LIMIT ${} OFFSET ${}",
+        n + 2,
+        n + 3
+    ))
+    .into_boxed()
+    .bind::<SqlUuid, _>(connection);
+    for b in binds {
+        page = page.bind::<Text, _>(b.clone());
+    }
+    let rows = page.bind::<BigInt, _>(limit).bind::<BigInt, _>(offset).load::<PageRow>(conn).await?;
+    match <[PageRow]>::first(&rows) {
+        Some(first) => {
+            let total = first.total;
+            Ok((total, rows.into_iter().map(|r| r.user).collect()))
+        }
+        // Past the last page (or nothing matches): only then is a separate count needed.
+        None if offset > 0 => Ok((count(conn, connection, &condition, binds).await?, Vec::new())),
+        None => Ok((0, Vec::new())),
+    }
+}
+
+async fn count(conn: &mut AsyncPgConnection, connection: Uuid, condition: &str, binds: &[String]) -> QueryResult<i64> {
     #[derive(QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -137,25 +191,7 @@ pub async fn list(
     for b in binds {
         count = count.bind::<Text, _>(b.clone());
     }
-    let total = count.get_result::<Count>(conn).await?.n;
-    if limit == 0 || offset >= total {
-        return Ok((total, Vec::new()));
-    }
-    let n = binds.len();
-    let mut page = diesel::sql_query(format!(
-        "SELECT id, connection_id, user_name, external_id, emails, manager_remote_id, active, resource, employee, \
-         version, created_at, updated_at FROM users WHERE connection_id = $1{condition} \
-         ORDER BY seq LIMIT ${} OFFSET ${}",
-        n + 2,
-        n + 3
-    ))
-    .into_boxed()
-    .bind::<SqlUuid, _>(connection);
-    for b in binds {
-        page = page.bind::<Text, _>(b.clone());
-    }
-    let rows = page.bind::<BigInt, _>(limit).bind::<BigInt, _>(offset).load::<UserRow>(conn).await?;
-    Ok((total, rows))
+    count.get_result::<Count>(conn).await.map(|c| c.n)
 }
 
 /// Lower-cased email values, for `emails.value` lookups (emails compare case-insensitively).

@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use serde_json::Value;
+use uapi_scim::filter::{CompareOp, Filter};
 use uapi_scim::schema::USER;
 use uuid::Uuid;
 
@@ -34,13 +35,33 @@ fn render(state: &AppState, row: &users::UserRow) -> Value {
     resource::render(row.id, &row.resource, &state.base_url, row.version, row.created_at, row.updated_at)
 }
 
+/// `userName eq "…"`: Okta's existence check before every create, worth a fast path.
+fn user_name_eq(filter: &Filter) -> Option<&str> {
+    match filter {
+        Filter::Compare { path, op: CompareOp::Eq, value: Value::String(v) }
+            if path.attr.eq_ignore_ascii_case("userName")
+                && path.sub.is_none()
+                && path.urn.as_deref().is_none_or(|u| u.eq_ignore_ascii_case(uapi_scim::schema::USER_SCHEMA)) =>
+        {
+            Some(v)
+        }
+        _ => None,
+    }
+}
+
 async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
     let query = ListQuery::parse(req.query_string(), state.default_count, state.max_count)?;
-    let compiled = match &query.filter {
-        Some(f) => Some(filter_sql::compile(&uapi_scim::filter::parse(f)?)?),
-        None => None,
-    };
+    let parsed = query.filter.as_deref().map(uapi_scim::filter::parse).transpose()?;
     let mut conn = state.pool.get().await?;
+    if let Some(user_name) = parsed.as_ref().and_then(user_name_eq) {
+        // At most one match (userName is unique per connection), so the total needs no count query.
+        let found = users::find_by_user_name(&mut conn, tenant.connection_id, user_name).await?;
+        let total = i64::from(found.is_some());
+        let page = found.filter(|_| query.start_index == 1 && query.count > 0);
+        let resources = page.iter().map(|r| render(&state, r)).collect();
+        return Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)));
+    }
+    let compiled = parsed.as_ref().map(filter_sql::compile).transpose()?;
     let (total, rows) =
         users::list(&mut conn, tenant.connection_id, compiled.as_ref(), query.start_index - 1, query.count).await?;
     let resources = rows.iter().map(|r| render(&state, r)).collect();

@@ -2,8 +2,11 @@
 //! mode). The token's SHA-256 is looked up among the live connections control-plane announced;
 //! anything else is a 401 SCIM error. The resolved tenant scopes every resource of the request.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::RwLock;
+use std::time::{Duration, Instant};
 
 use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
 use sha2::{Digest, Sha256};
@@ -20,6 +23,40 @@ pub struct Tenant {
     pub application_id: Uuid,
     pub consumer_id: Uuid,
     pub service_id: String,
+}
+
+/// Recently verified tokens (by hash), so a burst of SCIM calls costs one lookup. An entry lives
+/// `ttl`: a rotated or revoked token stops working at most that long after scim-ingress learns of it.
+pub struct TokenCache {
+    ttl: Duration,
+    entries: RwLock<HashMap<Vec<u8>, (Tenant, Instant)>>,
+}
+
+impl TokenCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self { ttl, entries: RwLock::new(HashMap::new()) }
+    }
+
+    fn get(&self, hash: &[u8]) -> Option<Tenant> {
+        let entries = self.entries.read().ok()?;
+        entries.get(hash).filter(|(_, at)| at.elapsed() < self.ttl).map(|(t, _)| t.clone())
+    }
+
+    fn put(&self, hash: Vec<u8>, tenant: &Tenant) {
+        if self.ttl.is_zero() {
+            return;
+        }
+        if let Ok(mut entries) = self.entries.write() {
+            // Bounded: stale entries go first; a flood of distinct tokens cannot grow it forever.
+            if entries.len() >= 10_000 {
+                entries.retain(|_, (_, at)| at.elapsed() < self.ttl);
+                if entries.len() >= 10_000 {
+                    entries.clear();
+                }
+            }
+            entries.insert(hash, (tenant.clone(), Instant::now()));
+        }
+    }
 }
 
 /// The token in an `Authorization` header: `Bearer <t>` (scheme case-insensitive) or `<t>` alone.
@@ -48,10 +85,15 @@ impl FromRequest for Tenant {
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::Internal(anyhow::anyhow!("state missing")))?;
             let hash = token.ok_or_else(|| ScimError::unauthorized("missing or malformed Authorization header"))?;
+            if let Some(tenant) = state.tokens.get(&hash) {
+                return Ok(tenant);
+            }
             let mut conn = state.pool.get().await?;
-            connections::find_by_token(&mut conn, &hash)
+            let tenant = connections::find_by_token(&mut conn, &hash)
                 .await?
-                .ok_or_else(|| ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)"))
+                .ok_or_else(|| ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)"))?;
+            state.tokens.put(hash, &tenant);
+            Ok(tenant)
         })
     }
 }

@@ -48,6 +48,9 @@ impl From<ProtocolError> for ScimError {
 
 impl From<diesel::result::Error> for ScimError {
     fn from(e: diesel::result::Error) -> Self {
+        if uapi_platform::db::is_connection_lost(&e) {
+            return Self::Unavailable(e.to_string());
+        }
         Self::Internal(e.into())
     }
 }

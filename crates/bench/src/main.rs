@@ -1,0 +1,66 @@
+//! `uapi-bench`: drives the running system (started by `scripts/bench.sh`) and prints figures.
+//! Every request goes to 127.0.0.1, every loop is bounded in count and time.
+
+mod load;
+mod report;
+mod setup;
+
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "http://127.0.0.1:18080")]
+    control_plane: String,
+    #[arg(long, default_value = "http://127.0.0.1:18082")]
+    employee_store: String,
+    #[arg(long, env = "UAPI_ADMIN__TOKEN", hide_env_values = true)]
+    admin_token: String,
+    /// Concurrent HTTP clients for the throughput runs.
+    #[arg(long, default_value_t = 32)]
+    connections: usize,
+    /// Seconds per throughput run.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+    /// Write rate of the end-to-end latency run.
+    #[arg(long, default_value_t = 1000)]
+    rate: u64,
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    let target = setup::tenant(&client, &args.control_plane, &args.employee_store, &args.admin_token).await?;
+    let secs = Duration::from_secs(args.seconds);
+
+    // Warm up connections and caches, then measure.
+    load::creates(&client, &target, args.connections, Duration::from_secs(2), "warmup").await;
+    let creates = load::creates(&client, &target, args.connections, secs, "create").await;
+    report::print(&format!("SCIM POST /Users, {} connections", args.connections), &creates);
+    match load::drain(&client, &target).await {
+        Some(d) => {
+            let total = creates.elapsed + d;
+            println!(
+                "  pipeline caught up {:.1} s after the run: {} creates readable in employee-store in {:.1} s → {:.0}/s end to end",
+                d.as_secs_f64(),
+                creates.ok,
+                total.as_secs_f64(),
+                creates.ok as f64 / total.as_secs_f64()
+            );
+        }
+        None => println!("  pipeline did not catch up within 300 s"),
+    }
+
+    let lookups = load::lookups(&client, &target, args.connections, secs, creates.ok).await;
+    report::print(&format!("SCIM GET /Users?filter=userName eq, {} connections", args.connections), &lookups);
+
+    // At the target rate, and at half of it (what the box sustains with room to spare).
+    for rate in [args.rate, args.rate / 2] {
+        let e2e = load::end_to_end(&client, &target, rate, secs).await;
+        report::print(&format!("SCIM 201 → readable in GET /api/hris/employees/{{id}}, writes at {rate}/s"), &e2e);
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    Ok(())
+}

@@ -1,0 +1,58 @@
+#!/usr/bin/env bash
+# `make bench`: builds release binaries, starts control-plane, scim-ingress and employee-store on
+# bench ports with fresh databases and bench-only queue names (so a running `make run` is not
+# disturbed), runs uapi-bench against them, prints the figures and stops everything.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SECONDS_PER_RUN=${BENCH_SECONDS:-10}
+CONNECTIONS=${BENCH_CONNECTIONS:-32}
+RATE=${BENCH_RATE:-1000}
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+LOGS=.dev/bench
+mkdir -p "$LOGS"
+
+echo "==> building release binaries"
+cargo build --release --bins -q
+
+scripts/dev-keys.sh >/dev/null
+set -a
+# shellcheck disable=SC1091
+. .dev/keys.env
+set +a
+
+export UAPI_TELEMETRY__LOG_FORMAT=json UAPI_TELEMETRY__LOG_FILTER=warn RUST_LOG=warn
+export UAPI_AMQP__EXCHANGE=bench.events
+export UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE=bench.scim-ingress.connections
+export UAPI_CONNECTIONS__QUEUE=bench.scim-ingress.connections
+export UAPI_CONSUMER__QUEUE=bench.employee-store.events
+export UAPI_SCIM__PUBLIC_URL=http://127.0.0.1:18081
+
+declare -A PORTS=([control-plane]=18080 [scim-ingress]=18081 [employee-store]=18082)
+declare -A DBS=([control-plane]=uapi_bench_control_plane [scim-ingress]=uapi_bench_scim_ingress [employee-store]=uapi_bench_employee_store)
+
+pids=()
+cleanup() {
+  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+for svc in control-plane scim-ingress employee-store; do
+  psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS ${DBS[$svc]} WITH (FORCE)" >/dev/null
+  UAPI_DATABASE__URL="$PG/${DBS[$svc]}" "target/release/$svc" migrate >"$LOGS/$svc-migrate.log" 2>&1
+done
+for svc in control-plane scim-ingress employee-store; do
+  UAPI_DATABASE__URL="$PG/${DBS[$svc]}" UAPI_HTTP__PORT=${PORTS[$svc]} "target/release/$svc" serve >"$LOGS/$svc.log" 2>&1 &
+  pids+=($!)
+done
+for svc in control-plane scim-ingress employee-store; do
+  for _ in $(seq 1 60); do
+    curl -fsS "http://127.0.0.1:${PORTS[$svc]}/readyz" >/dev/null 2>&1 && break
+    sleep 0.5
+  done
+done
+
+echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); everything on this box"
+target/release/uapi-bench --control-plane http://127.0.0.1:18080 --employee-store http://127.0.0.1:18082 \
+  --connections "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" --rate "$RATE"
