@@ -20,7 +20,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::sql_types::BigInt;
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncConnection, RunQueryDsl};
 use lapin::types::{AMQPValue, FieldTable};
 use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
@@ -50,8 +50,12 @@ pub struct NewMessage<'a> {
     pub payload: Vec<u8>,
 }
 
-/// Adds `msg` to the outbox on `conn`; call inside the transaction that makes the change.
-pub async fn enqueue(conn: &mut AsyncPgConnection, msg: NewMessage<'_>) -> diesel::QueryResult<()> {
+/// Adds `msg` to the outbox on `conn`; call inside the transaction that makes the change. `conn`
+/// may also be a shared `&AsyncPgConnection`, so the insert can be pipelined with other statements.
+pub async fn enqueue<C>(conn: &mut C, msg: NewMessage<'_>) -> diesel::QueryResult<()>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
+{
     use diesel::ExpressionMethods;
     // The query builder (not raw SQL) so the statement is prepared once per connection.
     diesel::insert_into(outbox::table)

@@ -1,6 +1,5 @@
 //! Employee events into the outbox, in the transaction of the SCIM write that caused them.
 
-use diesel_async::AsyncPgConnection;
 use prost::Message;
 use uapi_events::model::Employee;
 use uapi_events::v1::{EmployeeEvent, Tenant as TenantProto};
@@ -27,13 +26,16 @@ impl Change {
     }
 }
 
-pub async fn enqueue(
-    conn: &mut AsyncPgConnection,
+pub async fn enqueue<C>(
+    conn: &mut C,
     tenant: &Tenant,
     change: Change,
     employee: &Employee,
     changed_fields: Vec<String>,
-) -> diesel::QueryResult<()> {
+) -> diesel::QueryResult<()>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
+{
     let event_id = Uuid::now_v7();
     let now = chrono::Utc::now();
     let event = EmployeeEvent {

@@ -45,7 +45,10 @@ pub struct UserWrite {
     pub updated_at: DateTime<Utc>,
 }
 
-pub async fn insert(conn: &mut AsyncPgConnection, user: &UserWrite) -> QueryResult<()> {
+pub async fn insert<C>(conn: &mut C, user: &UserWrite) -> QueryResult<()>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
+{
     diesel::insert_into(users::table).values(user).execute(conn).await.map(|_| ())
 }
 
@@ -111,11 +114,10 @@ pub async fn resolve(conn: &mut AsyncPgConnection, connection: Uuid, remote: &st
 
 /// Users whose manager is named by one of `remotes` (the id or externalId of a user just written),
 /// locked, so their `managerId` can be re-resolved.
-pub async fn reports_of(
-    conn: &mut AsyncPgConnection,
-    connection: Uuid,
-    remotes: &[String],
-) -> QueryResult<Vec<UserRow>> {
+pub async fn reports_of<C>(conn: &mut C, connection: Uuid, remotes: &[String]) -> QueryResult<Vec<UserRow>>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
+{
     users::table
         .filter(users::connection_id.eq(connection).and(users::manager_remote_id.eq_any(remotes)))
         .select(UserRow::as_select())

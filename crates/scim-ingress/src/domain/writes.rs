@@ -72,11 +72,21 @@ fn write_of(id: Uuid, tenant: &Tenant, resource: &Map<String, Value>, employee: 
     })
 }
 
-/// Re-resolves `managerId` of the users whose manager is `row` (by id or externalId).
-async fn update_reports(conn: &mut AsyncPgConnection, tenant: &Tenant, row: &UserRow) -> ScimResult<()> {
+/// The values by which other users can name `row` as their manager: its id and externalId.
+fn manager_keys(row: &UserRow) -> Vec<String> {
     let mut remotes = vec![row.id.to_string()];
     remotes.extend(row.external_id.clone());
-    for report in users::reports_of(conn, tenant.connection_id, &remotes).await? {
+    remotes
+}
+
+/// Re-resolves `managerId` of the users whose manager is `row` (by id or externalId).
+async fn update_reports(conn: &mut AsyncPgConnection, tenant: &Tenant, row: &UserRow) -> ScimResult<()> {
+    let reports = users::reports_of(conn, tenant.connection_id, &manager_keys(row)).await?;
+    update_these_reports(conn, tenant, reports).await
+}
+
+async fn update_these_reports(conn: &mut AsyncPgConnection, tenant: &Tenant, reports: Vec<UserRow>) -> ScimResult<()> {
+    for report in reports {
         let old = stored_employee(&report)?;
         let mut new = old.clone();
         resolve_manager(conn, tenant, &mut new).await?;
@@ -107,13 +117,23 @@ pub async fn create(
         employee.created_at = Some(now);
         employee.updated_at = Some(now);
         let write = write_of(id, tenant, &resource, &employee)?;
-        match users::insert(conn, &write).await {
+        let row = to_row(write.clone());
+        let keys = manager_keys(&row);
+        // Three independent statements, pipelined on the one connection: one round trip.
+        let shared: &AsyncPgConnection = conn;
+        let (mut c1, mut c2, mut c3) = (shared, shared, shared);
+        let (inserted, enqueued, reports) = futures_util::join!(
+            users::insert(&mut c1, &write),
+            events::enqueue(&mut c2, tenant, Change::Created, &employee, Employee::content_fields()),
+            users::reports_of(&mut c3, tenant.connection_id, &keys),
+        );
+        // The insert's own error first: after it fails, the others only report the aborted transaction.
+        match inserted {
             Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
             other => other?,
         }
-        events::enqueue(conn, tenant, Change::Created, &employee, Employee::content_fields()).await?;
-        let row = to_row(write);
-        update_reports(conn, tenant, &row).await?;
+        enqueued?;
+        update_these_reports(conn, tenant, reports?).await?;
         Ok(Written { row, emitted: true })
     })
     .await
