@@ -1,70 +1,17 @@
-//! The control plane's one HTTP error type. Client faults carry their message; everything else is
-//! logged with its cause chain and answered with a fixed body.
+//! The control plane's HTTP errors: the platform's `ApiError`, plus how repository errors map to it.
 
+pub use uapi_platform::error::{ApiError, ApiResult};
 use uapi_platform::problem::Problem;
 
 use crate::db::RepoError;
-
-#[derive(Debug, thiserror::Error)]
-pub enum ApiError {
-    #[error(transparent)]
-    Client(#[from] Problem),
-    #[error("database unavailable: {0}")]
-    Unavailable(String),
-    #[error(transparent)]
-    Internal(#[from] anyhow::Error),
-}
 
 impl From<RepoError> for ApiError {
     fn from(e: RepoError) -> Self {
         match e {
             RepoError::Unavailable(m) => Self::Unavailable(m),
             RepoError::Conflict(m) => Self::Client(Problem::conflict(m)),
-            RepoError::Query(e) => Self::Internal(e.into()),
+            RepoError::Query(e) => e.into(),
             RepoError::Other(e) => Self::Internal(e),
         }
     }
 }
-
-impl From<diesel::result::Error> for ApiError {
-    fn from(e: diesel::result::Error) -> Self {
-        if uapi_platform::db::is_connection_lost(&e) {
-            return Self::Unavailable(e.to_string());
-        }
-        RepoError::from(e).into()
-    }
-}
-
-impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
-    fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        RepoError::from(e).into()
-    }
-}
-
-impl actix_web::ResponseError for ApiError {
-    fn status_code(&self) -> actix_web::http::StatusCode {
-        self.problem().status_code()
-    }
-
-    fn error_response(&self) -> actix_web::HttpResponse {
-        self.problem().error_response()
-    }
-}
-
-impl ApiError {
-    fn problem(&self) -> Problem {
-        match self {
-            Self::Client(p) => p.clone(),
-            Self::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                Problem::unavailable("the database is unavailable; retry shortly")
-            }
-            Self::Internal(e) => {
-                tracing::error!(error = ?e, "request failed");
-                Problem::internal()
-            }
-        }
-    }
-}
-
-pub type ApiResult<T> = Result<T, ApiError>;

@@ -277,6 +277,34 @@ impl Stack {
     }
 }
 
+/// A private, auto-deleted queue on `exchange` that receives every `employee.*` event: what a test
+/// uses to see the events on the wire. Returns the consumer and the broker it lives on.
+pub async fn tap(exchange: &str) -> (lapin::Consumer, std::sync::Arc<uapi_platform::amqp::Broker>) {
+    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+    let broker = uapi_platform::amqp::Broker::new(uapi_test_support::amqp_url(), "tap");
+    broker.connect_now().await.expect("rabbitmq");
+    let ch = broker.channel().await.expect("channel");
+    uapi_platform::amqp::declare_exchange(&ch, exchange).await.expect("exchange");
+    let q = unique_name("test.tap");
+    let declare = QueueDeclareOptions { auto_delete: true, ..Default::default() };
+    ch.queue_declare(q.as_str().into(), declare, FieldTable::default()).await.expect("queue");
+    ch.queue_bind(
+        q.as_str().into(),
+        exchange.into(),
+        "employee.#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .expect("bind");
+    let consumer = ch
+        .basic_consume(q.as_str().into(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .expect("consume");
+    (consumer, broker)
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         self.stop.cancel();

@@ -4,41 +4,17 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+use lapin::options::BasicAckOptions;
 use lapin::types::FieldTable;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uapi_e2e::{Stack, StackOptions};
-use uapi_platform::amqp::{Broker, Outgoing, Publisher};
+use uapi_platform::amqp::{Outgoing, Publisher};
 
 #[tokio::test]
 async fn duplicate_and_stale_events_change_nothing() {
     let stack = Stack::start(StackOptions::default()).await;
-    let broker = Broker::new(uapi_test_support::amqp_url(), "duplicates");
-    broker.connect_now().await.expect("rabbitmq");
-    let ch = broker.channel().await.expect("channel");
-    uapi_platform::amqp::declare_exchange(&ch, &stack.exchange).await.expect("exchange");
-    let tap = uapi_test_support::unique_name("test.tap");
-    ch.queue_declare(
-        tap.as_str().into(),
-        QueueDeclareOptions { auto_delete: true, ..Default::default() },
-        FieldTable::default(),
-    )
-    .await
-    .expect("queue");
-    ch.queue_bind(
-        tap.as_str().into(),
-        stack.exchange.as_str().into(),
-        "employee.#".into(),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await
-    .expect("bind");
-    let mut events = ch
-        .basic_consume(tap.as_str().into(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .expect("consume");
+    let (mut events, broker) = uapi_e2e::tap(&stack.exchange).await;
 
     let t = stack.tenant("Acme").await;
     let res =

@@ -4,44 +4,12 @@
 use std::time::Duration;
 
 use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
-use lapin::types::FieldTable;
+use lapin::options::BasicAckOptions;
 use prost::Message;
 use reqwest::Method;
 use serde_json::{Value, json};
 use uapi_e2e::{Stack, StackOptions, Tenant};
 use uapi_events::v1::EmployeeEvent;
-use uapi_platform::amqp::Broker;
-
-/// A private queue on the stack's exchange that sees every employee event.
-async fn tap(stack: &Stack) -> (lapin::Consumer, String) {
-    let broker = Broker::new(uapi_test_support::amqp_url(), "tap");
-    broker.connect_now().await.expect("rabbitmq");
-    let ch = broker.channel().await.expect("channel");
-    uapi_platform::amqp::declare_exchange(&ch, &stack.exchange).await.expect("exchange");
-    let q = uapi_test_support::unique_name("test.tap");
-    ch.queue_declare(
-        q.as_str().into(),
-        QueueDeclareOptions { auto_delete: true, ..Default::default() },
-        FieldTable::default(),
-    )
-    .await
-    .expect("queue");
-    ch.queue_bind(
-        q.as_str().into(),
-        stack.exchange.as_str().into(),
-        "employee.#".into(),
-        QueueBindOptions::default(),
-        FieldTable::default(),
-    )
-    .await
-    .expect("bind");
-    let consumer = ch
-        .basic_consume(q.as_str().into(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
-        .await
-        .expect("consume");
-    (consumer, q)
-}
 
 async fn next_event(tap: &mut lapin::Consumer) -> EmployeeEvent {
     let d = tokio::time::timeout(Duration::from_secs(10), tap.next())
@@ -194,7 +162,7 @@ async fn lifecycle(stack: &Stack, t: &Tenant, tap: &mut lapin::Consumer) {
 #[tokio::test]
 async fn okta_user_lifecycle_end_to_end() {
     let stack = Stack::start(StackOptions::default()).await;
-    let (mut events, tap_queue) = tap(&stack).await;
+    let (mut events, _tap) = uapi_e2e::tap(&stack.exchange).await;
     let t = stack.tenant("Acme").await;
     lifecycle(&stack, &t, &mut events).await;
 
@@ -205,5 +173,4 @@ async fn okta_user_lifecycle_end_to_end() {
     let employees: Value = stack.hris(&other, "/api/hris/employees").await.json().await.expect("json");
     assert_eq!(employees["data"], json!([]));
     stack.shutdown().await;
-    uapi_test_support::delete_broker_objects("", &[&tap_queue]).await;
 }

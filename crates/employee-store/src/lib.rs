@@ -2,7 +2,6 @@
 
 pub mod config;
 pub mod db;
-pub mod error;
 pub mod projection;
 pub mod routes;
 pub mod startup;

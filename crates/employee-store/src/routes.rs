@@ -10,8 +10,8 @@ use uapi_platform::problem::Problem;
 use uuid::Uuid;
 
 use crate::db::{self, ListFilter};
-use crate::error::ApiResult;
 use crate::state::AppState;
+use uapi_platform::error::ApiResult;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/hris/employees", web::get().to(list)).route("/api/hris/employees/{id}", web::get().to(get));

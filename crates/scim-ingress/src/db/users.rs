@@ -10,8 +10,9 @@ use uuid::Uuid;
 
 use super::schema::users;
 
-#[derive(Debug, Clone, Queryable, Selectable, QueryableByName)]
+#[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable, AsChangeset)]
 #[diesel(table_name = users)]
+#[diesel(treat_none_as_null = true)]
 pub struct UserRow {
     pub id: Uuid,
     pub connection_id: Uuid,
@@ -27,23 +28,8 @@ pub struct UserRow {
     pub updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Insertable, AsChangeset)]
-#[diesel(table_name = users)]
-#[diesel(treat_none_as_null = true)]
-pub struct UserWrite {
-    pub id: Uuid,
-    pub connection_id: Uuid,
-    pub user_name: String,
-    pub external_id: Option<String>,
-    pub emails: Vec<String>,
-    pub manager_remote_id: Option<String>,
-    pub active: bool,
-    pub resource: Value,
-    pub employee: Value,
-    pub version: i64,
-    pub created_at: DateTime<Utc>,
-    pub updated_at: DateTime<Utc>,
-}
+/// What a write stores: the same row.
+pub type UserWrite = UserRow;
 
 pub async fn insert<C>(conn: &mut C, user: &UserWrite) -> QueryResult<()>
 where

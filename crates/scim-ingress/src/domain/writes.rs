@@ -29,23 +29,6 @@ fn stored_employee(row: &UserRow) -> ScimResult<Employee> {
     serde_json::from_value(row.employee.clone()).map_err(|e| ScimError::Internal(e.into()))
 }
 
-fn to_row(w: UserWrite) -> UserRow {
-    UserRow {
-        id: w.id,
-        connection_id: w.connection_id,
-        user_name: w.user_name,
-        external_id: w.external_id,
-        emails: w.emails,
-        manager_remote_id: w.manager_remote_id,
-        active: w.active,
-        resource: w.resource,
-        employee: w.employee,
-        version: w.version,
-        created_at: w.created_at,
-        updated_at: w.updated_at,
-    }
-}
-
 async fn resolve_manager(conn: &mut AsyncPgConnection, tenant: &Tenant, e: &mut Employee) -> diesel::QueryResult<()> {
     e.manager_id = match &e.manager_remote_id {
         Some(remote) => users::resolve(conn, tenant.connection_id, remote).await?.map(|id| id.to_string()),
@@ -117,7 +100,7 @@ pub async fn create(
         employee.created_at = Some(now);
         employee.updated_at = Some(now);
         let write = write_of(id, tenant, &resource, &employee)?;
-        let row = to_row(write.clone());
+        let row = write.clone();
         let keys = manager_keys(&row);
         // Three independent statements, pipelined on the one connection: one round trip.
         let shared: &AsyncPgConnection = conn;
@@ -167,7 +150,7 @@ where
             other => other?,
         }
         events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
-        let row = to_row(write);
+        let row = write;
         if row.external_id != current.external_id {
             update_reports(conn, tenant, &row).await?;
         }

@@ -1,7 +1,8 @@
-//! employee-store's one HTTP error type. Client faults carry their message; everything else is
-//! logged with its cause chain and answered with a fixed body.
+//! The HTTP error type of the JSON (non-SCIM) APIs. Client faults carry their problem; an
+//! unavailable database is a 503 the client may retry; anything else is logged with its cause
+//! chain and answered with a fixed body.
 
-use uapi_platform::problem::Problem;
+use crate::problem::Problem;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -15,16 +16,13 @@ pub enum ApiError {
 
 impl From<diesel::result::Error> for ApiError {
     fn from(e: diesel::result::Error) -> Self {
-        if uapi_platform::db::is_connection_lost(&e) {
-            return Self::Unavailable(e.to_string());
-        }
-        Self::Internal(e.into())
+        if crate::db::is_connection_lost(&e) { Self::Unavailable(e.to_string()) } else { Self::Internal(e.into()) }
     }
 }
 
 impl From<diesel_async::pooled_connection::deadpool::PoolError> for ApiError {
     fn from(e: diesel_async::pooled_connection::deadpool::PoolError) -> Self {
-        if uapi_platform::db::is_unavailable(&e) { Self::Unavailable(e.to_string()) } else { Self::Internal(e.into()) }
+        if crate::db::is_unavailable(&e) { Self::Unavailable(e.to_string()) } else { Self::Internal(e.into()) }
     }
 }
 
