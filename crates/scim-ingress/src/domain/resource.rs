@@ -161,7 +161,6 @@ pub fn render(
             out.insert(k, v);
         }
     }
-    out.entry("active").or_insert(json!(true));
     out.insert("groups".into(), json!([]));
     let location = format!("{base_url}/Users/{id}");
     out.insert(

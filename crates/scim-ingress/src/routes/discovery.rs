@@ -78,6 +78,8 @@ async fn resource_type(state: web::Data<AppState>, id: web::Path<String>) -> Sci
     }
 }
 
+const SCHEMA_SCHEMA: &str = "urn:ietf:params:scim:schemas:core:2.0:Schema";
+
 /// One attribute definition with RFC 7643 §7 characteristics.
 fn attr(
     name: &str,
@@ -121,6 +123,7 @@ fn user_schema(state: &AppState) -> Value {
     let mut groups = multi_valued("groups", &[]);
     groups["mutability"] = json!("readOnly");
     json!({
+        "schemas": [SCHEMA_SCHEMA],
         "id": USER_SCHEMA, "name": "User", "description": "User Account",
         "attributes": [
             attr("userName", "string", false, true, false, "readWrite", "server"),
@@ -140,6 +143,7 @@ fn user_schema(state: &AppState) -> Value {
 
 fn enterprise_schema(state: &AppState) -> Value {
     json!({
+        "schemas": [SCHEMA_SCHEMA],
         "id": ENTERPRISE_USER_SCHEMA, "name": "EnterpriseUser", "description": "Enterprise User",
         "attributes": [
             string("employeeNumber"), string("costCenter"), string("organization"), string("division"), string("department"),

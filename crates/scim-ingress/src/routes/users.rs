@@ -20,6 +20,8 @@ use crate::state::AppState;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/Users", web::get().to(search))
         .route("/Users", web::post().to(create))
+        .route("/Users/.search", web::post().to(search_post))
+        .route("/.search", web::post().to(search_post))
         .route("/Users/{id}", web::get().to(get))
         .route("/Users/{id}", web::put().to(replace))
         .route("/Users/{id}", web::patch().to(patch))
@@ -33,6 +35,12 @@ fn user_id(raw: &str) -> ScimResult<Uuid> {
 
 fn render(state: &AppState, row: &users::UserRow) -> Value {
     resource::render(row.id, &row.resource, &state.base_url, row.version, row.created_at, row.updated_at)
+}
+
+/// The rendered user, projected by the request's `attributes`/`excludedAttributes` (RFC 7644 §3.9).
+fn render_for(state: &AppState, row: &users::UserRow, req: &HttpRequest) -> ScimResult<Value> {
+    let query = ListQuery::parse(req.query_string(), state.default_count, state.max_count)?;
+    Ok(query.projection().apply(render(state, row)))
 }
 
 /// `userName eq "…"`: Okta's existence check before every create, worth a fast path.
@@ -51,6 +59,18 @@ fn user_name_eq(filter: &Filter) -> Option<&str> {
 
 async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
     let query = ListQuery::parse(req.query_string(), state.default_count, state.max_count)?;
+    run_search(tenant, state, query).await
+}
+
+/// `POST /Users/.search` and `POST /.search`: the query in a SearchRequest body.
+async fn search_post(tenant: Tenant, state: web::Data<AppState>, payload: web::Payload) -> ScimResult<HttpResponse> {
+    let body = body::json_object(payload, state.body_limit).await?;
+    let query = ListQuery::from_search(&body, state.default_count, state.max_count)?;
+    run_search(tenant, state, query).await
+}
+
+async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery) -> ScimResult<HttpResponse> {
+    let projection = query.projection();
     let parsed = query.filter.as_deref().map(uapi_scim::filter::parse).transpose()?;
     let mut conn = state.pool.get().await?;
     if let Some(user_name) = parsed.as_ref().and_then(user_name_eq) {
@@ -58,23 +78,28 @@ async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) ->
         let found = users::find_by_user_name(&mut conn, tenant.connection_id, user_name).await?;
         let total = i64::from(found.is_some());
         let page = found.filter(|_| query.start_index == 1 && query.count > 0);
-        let resources = page.iter().map(|r| render(&state, r)).collect();
+        let resources = page.iter().map(|r| projection.apply(render(&state, r))).collect();
         return Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)));
     }
     let compiled = parsed.as_ref().map(filter_sql::compile).transpose()?;
     let (total, rows) =
         users::list(&mut conn, tenant.connection_id, compiled.as_ref(), query.start_index - 1, query.count).await?;
-    let resources = rows.iter().map(|r| render(&state, r)).collect();
+    let resources = rows.iter().map(|r| projection.apply(render(&state, r))).collect();
     Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)))
 }
 
-async fn create(tenant: Tenant, state: web::Data<AppState>, payload: web::Payload) -> ScimResult<HttpResponse> {
+async fn create(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
     let body = body::json_object(payload, state.body_limit).await?;
     let resource = resource::clean(body, None)?;
     let mut conn = state.pool.get().await?;
     let written = writes::create(&mut conn, &tenant, resource).await?;
     state.outbox_wake.notify_one();
-    let rendered = render(&state, &written.row);
+    let rendered = render_for(&state, &written.row, &req)?;
     let location = format!("{}/Users/{}", state.base_url, written.row.id);
     Ok(HttpResponse::Created()
         .content_type(crate::scim::CONTENT_TYPE)
@@ -82,18 +107,24 @@ async fn create(tenant: Tenant, state: web::Data<AppState>, payload: web::Payloa
         .body(rendered.to_string()))
 }
 
-async fn get(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+async fn get(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
     let id = user_id(&id)?;
     let mut conn = state.pool.get().await?;
     let row = users::find(&mut conn, tenant.connection_id, id, false)
         .await?
         .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
-    Ok(scim(StatusCode::OK, &render(&state, &row)))
+    Ok(scim(StatusCode::OK, &render_for(&state, &row, &req)?))
 }
 
 async fn replace(
     tenant: Tenant,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -106,12 +137,13 @@ async fn replace(
     if written.emitted {
         state.outbox_wake.notify_one();
     }
-    Ok(scim(StatusCode::OK, &render(&state, &written.row)))
+    Ok(scim(StatusCode::OK, &render_for(&state, &written.row, &req)?))
 }
 
 async fn patch(
     tenant: Tenant,
     state: web::Data<AppState>,
+    req: HttpRequest,
     id: web::Path<String>,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
@@ -124,7 +156,7 @@ async fn patch(
     if written.emitted {
         state.outbox_wake.notify_one();
     }
-    Ok(scim(StatusCode::OK, &render(&state, &written.row)))
+    Ok(scim(StatusCode::OK, &render_for(&state, &written.row, &req)?))
 }
 
 async fn delete(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {

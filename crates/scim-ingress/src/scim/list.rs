@@ -9,6 +9,8 @@ use super::error::{ScimError, ScimResult};
 #[derive(Debug, Clone)]
 pub struct ListQuery {
     pub filter: Option<String>,
+    pub attributes: Option<String>,
+    pub excluded_attributes: Option<String>,
     /// 1-based; values below 1 count as 1.
     pub start_index: i64,
     /// 0 returns no resources but the real total.
@@ -18,7 +20,13 @@ pub struct ListQuery {
 impl ListQuery {
     /// Parses the query string (`+` and `%20` both decode to a space, as test tools send both).
     pub fn parse(query: &str, default_count: i64, max_count: i64) -> ScimResult<Self> {
-        let mut q = ListQuery { filter: None, start_index: 1, count: default_count };
+        let mut q = ListQuery {
+            filter: None,
+            attributes: None,
+            excluded_attributes: None,
+            start_index: 1,
+            count: default_count,
+        };
         for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
             match k.to_ascii_lowercase().as_str() {
                 "filter" => q.filter = Some(v.into_owned()).filter(|f| !f.trim().is_empty()),
@@ -28,11 +36,49 @@ impl ListQuery {
                 "count" => {
                     q.count = parse_int("count", &v)?.clamp(0, max_count);
                 }
-                // Accepted and ignored: we always return every attribute (issue-level limitation).
+                "attributes" => q.attributes = Some(v.into_owned()),
+                "excludedattributes" => q.excluded_attributes = Some(v.into_owned()),
                 _ => {}
             }
         }
         Ok(q)
+    }
+}
+
+impl ListQuery {
+    /// A `POST /.search` body (RFC 7644 §3.4.3): the same parameters as JSON.
+    pub fn from_search(body: &Value, default_count: i64, max_count: i64) -> ScimResult<Self> {
+        let text = |k: &str| -> ScimResult<Option<String>> {
+            match body.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(Value::String(s)) => Ok(Some(s.clone())),
+                Some(Value::Array(items)) if k != "filter" => {
+                    Ok(Some(items.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(",")))
+                }
+                Some(other) => {
+                    Err(ScimError::bad_request("invalidValue", format!("`{k}` has the wrong type: {other}")))
+                }
+            }
+        };
+        let int = |k: &str| -> ScimResult<Option<i64>> {
+            match body.get(k) {
+                None | Some(Value::Null) => Ok(None),
+                Some(v) => v.as_i64().map(Some).ok_or_else(|| {
+                    ScimError::bad_request("invalidValue", format!("`{k}` must be an integer, got {v}"))
+                }),
+            }
+        };
+        Ok(ListQuery {
+            filter: text("filter")?.filter(|f| !f.trim().is_empty()),
+            attributes: text("attributes")?,
+            excluded_attributes: text("excludedAttributes")?,
+            start_index: int("startIndex")?.unwrap_or(1).max(1),
+            count: int("count")?.unwrap_or(default_count).clamp(0, max_count),
+        })
+    }
+
+    pub fn projection(&self) -> super::projection::Projection {
+        super::projection::Projection::new(self.attributes.as_deref(), self.excluded_attributes.as_deref())
     }
 }
 

@@ -142,3 +142,29 @@ async fn discovery_tells_what_is_supported() {
     assert!(schemas["Resources"][0]["attributes"].as_array().is_some_and(|a| !a.is_empty()));
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn search_endpoint_and_attribute_projection() {
+    let app = spawn_app().await;
+    let c = app.connection().await;
+    let body = json!({ "userName": "proj@example.com", "name": { "givenName": "P", "familyName": "Q" }, "title": "T" });
+    let res = app.send(&c, Method::POST, "/Users?attributes=userName", Some(&body.to_string())).await;
+    assert_eq!(res.status(), 201);
+    let created: Value = res.json().await.expect("json");
+    let mut keys: Vec<&str> = created.as_object().expect("object").keys().map(String::as_str).collect();
+    keys.sort();
+    assert_eq!(keys, vec!["id", "schemas", "userName"]);
+
+    let search = json!({ "schemas": ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"],
+                         "filter": "userName eq \"PROJ@example.com\"", "excludedAttributes": ["name", "meta"] });
+    let res = app.send(&c, Method::POST, "/Users/.search", Some(&search.to_string())).await;
+    assert_eq!(res.status(), 200);
+    let list: Value = res.json().await.expect("json");
+    assert_eq!(list["totalResults"], 1);
+    let user = &list["Resources"][0];
+    assert!(user.get("name").is_none() && user.get("meta").is_none());
+    assert_eq!(user["title"], "T");
+    let res = app.send(&c, Method::POST, "/.search", Some(r#"{"count":"ten"}"#)).await;
+    crate::helpers::assert_scim_error(res, 400, Some("invalidValue")).await;
+    app.shutdown().await;
+}
