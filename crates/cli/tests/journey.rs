@@ -10,16 +10,22 @@ use uapi_test_support::TestDb;
 
 const ADMIN_TOKEN: &str = "journey-admin-token-0123456789";
 
-struct ControlPlane {
-    child: Child,
-    url: String,
+/// The three services as real processes, on free ports, with their own databases, one exchange
+/// and queue names unique to this test.
+struct System {
+    children: Vec<Child>,
+    control_plane: String,
+    employee_store: String,
     exchange: String,
+    queues: Vec<String>,
 }
 
-impl Drop for ControlPlane {
+impl Drop for System {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
     }
 }
 
@@ -30,43 +36,66 @@ fn bin(name: &str) -> PathBuf {
     path
 }
 
-async fn start_control_plane(db: &TestDb) -> ControlPlane {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
-    let (signing, _) = uapi_platform::auth::generate_keypair();
-    let exchange = uapi_test_support::unique_name("test.events");
-    let command = |arg: &str| {
-        let mut c = Command::new(bin("control-plane"));
-        c.arg(arg)
-            .env("UAPI_HTTP__PORT", port.to_string())
-            .env("UAPI_DATABASE__URL", &db.url)
-            .env("UAPI_AMQP__URL", uapi_test_support::amqp_url())
-            .env("UAPI_AMQP__EXCHANGE", &exchange)
-            .env("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", format!("{exchange}.mailbox"))
-            .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
-            .env("UAPI_AUTH__SIGNING_KEY", &signing)
-            .env("UAPI_SCIM__TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
-        c
-    };
-    assert!(command("migrate").status().expect("migrate").success());
-    let child = command("serve").spawn().expect("control-plane starts");
-    let url = format!("http://127.0.0.1:{port}");
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port()
+}
+
+async fn wait_listening(port: u16, name: &str) {
     let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let ready = tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_ok();
-        if ready {
-            break;
-        }
-        assert!(Instant::now() < deadline, "control-plane did not start");
+    while tokio::net::TcpStream::connect(("127.0.0.1", port)).await.is_err() {
+        assert!(Instant::now() < deadline, "{name} did not start");
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
-    ControlPlane { child, url, exchange }
+}
+
+async fn start_system(dbs: &[TestDb; 3]) -> System {
+    let (signing, verifying) = uapi_platform::auth::generate_keypair();
+    let exchange = uapi_test_support::unique_name("test.events");
+    let connections_queue = format!("{exchange}.connections");
+    let store_queue = format!("{exchange}.store");
+    let ports = [free_port(), free_port(), free_port()];
+    let scim_url = format!("http://127.0.0.1:{}", ports[1]);
+    let services = ["control-plane", "scim-ingress", "employee-store"];
+    let mut children = Vec::new();
+    for (i, name) in services.iter().enumerate() {
+        let command = |arg: &str| {
+            let mut c = Command::new(bin(name));
+            c.arg(arg)
+                .env("UAPI_HTTP__PORT", ports[i].to_string())
+                .env("UAPI_DATABASE__URL", &dbs[i].url)
+                .env("UAPI_AMQP__URL", uapi_test_support::amqp_url())
+                .env("UAPI_AMQP__EXCHANGE", &exchange)
+                .env("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", &connections_queue)
+                .env("UAPI_CONNECTIONS__QUEUE", &connections_queue)
+                .env("UAPI_CONSUMER__QUEUE", &store_queue)
+                .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
+                .env("UAPI_AUTH__SIGNING_KEY", &signing)
+                .env("UAPI_AUTH__VERIFYING_KEY", &verifying)
+                .env("UAPI_SCIM__TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
+                .env("UAPI_SCIM__PUBLIC_URL", &scim_url)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null());
+            c
+        };
+        assert!(command("migrate").status().expect("migrate").success(), "{name} migrate");
+        children.push(command("serve").spawn().expect("service starts"));
+    }
+    for (port, name) in ports.iter().zip(services) {
+        wait_listening(*port, name).await;
+    }
+    System {
+        children,
+        control_plane: format!("http://127.0.0.1:{}", ports[0]),
+        employee_store: format!("http://127.0.0.1:{}", ports[2]),
+        exchange,
+        queues: vec![connections_queue, store_queue],
+    }
 }
 
 struct Uapi {
     config_dir: PathBuf,
     url: String,
+    store: String,
 }
 
 impl Uapi {
@@ -75,6 +104,7 @@ impl Uapi {
             .args(args)
             .env("UAPI_CONFIG_DIR", &self.config_dir)
             .env("UAPI_CONTROL_PLANE_URL", &self.url)
+            .env("UAPI_EMPLOYEE_STORE_URL", &self.store)
             .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
             .env_remove("UAPI_API_KEY")
             .env_remove("UAPI_APPLICATION_ID")
@@ -94,10 +124,14 @@ impl Uapi {
 
 #[tokio::test]
 async fn readme_journey_with_the_cli() {
-    let db = TestDb::new().await.expect("db");
-    let cp = start_control_plane(&db).await;
+    let dbs = [TestDb::new().await.expect("db"), TestDb::new().await.expect("db"), TestDb::new().await.expect("db")];
+    let system = start_system(&dbs).await;
     let config_dir = std::env::temp_dir().join(format!("uapi-cli-{}", uuid::Uuid::new_v4().simple()));
-    let uapi = Uapi { config_dir: config_dir.clone(), url: cp.url.clone() };
+    let uapi = Uapi {
+        config_dir: config_dir.clone(),
+        url: system.control_plane.clone(),
+        store: system.employee_store.clone(),
+    };
 
     // Not yet authenticated: exit code 3 and a hint.
     let out = uapi.run(&["consumers", "list"]);
@@ -130,6 +164,45 @@ async fn readme_journey_with_the_cli() {
     assert!(conn["metadata"]["baseUrl"].as_str().expect("baseUrl").ends_with("/scim/v2"));
     let token = conn["metadata"]["apiToken"].as_str().expect("apiToken").to_owned();
     let conn_id = conn["id"].as_str().expect("id");
+
+    // Okta provisions a user; the CLI reads it from the employees API.
+    let base_url = conn["metadata"]["baseUrl"].as_str().expect("baseUrl").to_owned();
+    let http = reqwest::Client::new();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let user_id = loop {
+        let res = http
+            .post(format!("{base_url}/Users"))
+            .header("Authorization", token.as_str())
+            .header("Content-Type", "application/scim+json")
+            .body(r#"{"userName":"jane.doe@globex.example","name":{"givenName":"Jane","familyName":"Doe"},"active":true}"#)
+            .send()
+            .await
+            .expect("scim");
+        // 401 until scim-ingress has seen the connection event.
+        if res.status() == 201 {
+            break res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+        }
+        assert!(Instant::now() < deadline, "SCIM create never succeeded: {}", res.status());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let employee = loop {
+        let out = uapi.run(&["--json", "employees", "get", "--consumer", consumer_id, &user_id]);
+        if out.status.success() {
+            break serde_json::from_slice::<Value>(&out.stdout).expect("json")["data"].clone();
+        }
+        assert_eq!(out.status.code(), Some(4), "not found until the event is projected");
+        assert!(Instant::now() < deadline, "employee never readable");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        (employee["userName"].as_str(), employee["employmentStatus"].as_str()),
+        (Some("jane.doe@globex.example"), Some("ACTIVE"))
+    );
+    let employees = uapi.json(&["employees", "list", "--consumer", consumer_id, "--employment-status", "ACTIVE"]);
+    assert_eq!(employees["data"][0]["id"], user_id.as_str());
+    let table = String::from_utf8(uapi.run(&["employees", "list", "--consumer", consumer_id]).stdout).expect("utf8");
+    assert!(table.contains("jane.doe@globex.example"), "{table}");
+
     let got = uapi.json(&["connections", "get", "--consumer", consumer_id, conn_id]);
     assert_eq!(got["metadata"]["apiToken"], token.as_str());
     let rotated = uapi.json(&["connections", "rotate-token", "--consumer", consumer_id, conn_id]);
@@ -148,10 +221,12 @@ async fn readme_journey_with_the_cli() {
     assert!(uapi.run(&["consumers", "delete", consumer_id]).status.success());
 
     // A control plane that is not there: exit code 7.
-    let exchange = cp.exchange.clone();
-    drop(cp);
+    let (exchange, queues) = (system.exchange.clone(), system.queues.clone());
+    drop(system);
     assert_eq!(uapi.run(&["consumers", "list"]).status.code(), Some(7));
     let _ = std::fs::remove_dir_all(&config_dir);
     uapi_test_support::delete_broker_objects(&exchange, &[]).await;
-    uapi_test_support::delete_queue_with_dead_letters(&format!("{exchange}.mailbox")).await;
+    for q in &queues {
+        uapi_test_support::delete_queue_with_dead_letters(q).await;
+    }
 }
