@@ -1,12 +1,14 @@
 //! RabbitMQ goes away mid-stream while Okta keeps writing: every SCIM write still succeeds, and
 //! once the broker is back every employee reaches the read API exactly once, in its final state.
 
+mod support;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use uapi_e2e::{Stack, StackOptions};
+use support::{Stack, StackOptions};
 use uapi_test_support::TcpProxy;
 
 const USERS: usize = 60;

@@ -1,6 +1,8 @@
 //! The projection is idempotent: the same event delivered again, or an older one delivered late,
 //! changes nothing in the read API.
 
+mod support;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -8,13 +10,13 @@ use lapin::options::BasicAckOptions;
 use lapin::types::FieldTable;
 use reqwest::Method;
 use serde_json::{Value, json};
-use uapi_e2e::{Stack, StackOptions};
+use support::{Stack, StackOptions};
 use uapi_platform::amqp::{Outgoing, Publisher};
 
 #[tokio::test]
 async fn duplicate_and_stale_events_change_nothing() {
     let stack = Stack::start(StackOptions::default()).await;
-    let (mut events, broker) = uapi_e2e::tap(&stack.exchange).await;
+    let (mut events, broker) = support::tap(&stack.exchange).await;
 
     let t = stack.tenant("Acme").await;
     let res =

@@ -1,6 +1,8 @@
 //! Okta's user lifecycle against the running services, asserting after each step the SCIM
 //! response, the employee in the read API and the event on the wire.
 
+mod support;
+
 use std::time::Duration;
 
 use futures_util::StreamExt;
@@ -8,7 +10,7 @@ use lapin::options::BasicAckOptions;
 use prost::Message;
 use reqwest::Method;
 use serde_json::{Value, json};
-use uapi_e2e::{Stack, StackOptions, Tenant};
+use support::{Stack, StackOptions, Tenant};
 use uapi_events::v1::EmployeeEvent;
 
 async fn next_event(tap: &mut lapin::Consumer) -> EmployeeEvent {
@@ -162,7 +164,7 @@ async fn lifecycle(stack: &Stack, t: &Tenant, tap: &mut lapin::Consumer) {
 #[tokio::test]
 async fn okta_user_lifecycle_end_to_end() {
     let stack = Stack::start(StackOptions::default()).await;
-    let (mut events, _tap) = uapi_e2e::tap(&stack.exchange).await;
+    let (mut events, _tap) = support::tap(&stack.exchange).await;
     let t = stack.tenant("Acme").await;
     lifecycle(&stack, &t, &mut events).await;
 

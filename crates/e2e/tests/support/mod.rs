@@ -1,0 +1,313 @@
+#![allow(dead_code)] // each test binary uses a different part of the harness
+//! The harness of the end-to-end tests (a module of each test binary): the whole system in one process: control-plane, scim-ingress and
+//! employee-store on random ports, each with its own database, sharing one exchange and RabbitMQ
+//! URL (optionally through a proxy the test controls), with queue names unique to the test.
+
+use std::collections::HashMap;
+use std::time::{Duration, Instant};
+
+use reqwest::{Client, Response};
+use serde_json::{Value, json};
+use tokio_util::sync::CancellationToken;
+use uapi_platform::config::Sources;
+use uapi_test_support::{TestDb, unique_name};
+
+pub const ADMIN_TOKEN: &str = "e2e-admin-token-0123456789abcdef";
+const SCIM_TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
+/// How to start the stack.
+#[derive(Default)]
+pub struct StackOptions {
+    /// RabbitMQ URL the services use (a proxy in outage tests); the real one by default.
+    pub amqp_url: Option<String>,
+}
+
+pub struct Stack {
+    pub client: Client,
+    pub control_plane: String,
+    pub scim: String,
+    pub store: String,
+    pub exchange: String,
+    queues: Vec<String>,
+    stop: CancellationToken,
+    tasks: Vec<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dbs: Vec<TestDb>,
+}
+
+fn env(pairs: Vec<(&str, String)>) -> Sources {
+    let map: HashMap<String, String> = pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+    Sources { file: None, env: Some(map) }
+}
+
+/// A consumer with an Okta SCIM connection, created through the public APIs.
+pub struct Tenant {
+    pub consumer_id: String,
+    pub consumer_token: String,
+    pub base_url: String,
+    pub scim_token: String,
+    pub connection_id: String,
+}
+
+impl Stack {
+    pub async fn start(options: StackOptions) -> Stack {
+        uapi_test_support::init_tracing();
+        let amqp = options.amqp_url.unwrap_or_else(uapi_test_support::amqp_url);
+        let exchange = unique_name("test.events");
+        let connections_queue = format!("{exchange}.scim-ingress.connections");
+        let store_queue = format!("{exchange}.employee-store.events");
+        let (signing, verifying) = uapi_platform::auth::generate_keypair();
+        let stop = CancellationToken::new();
+        let common = |db: &TestDb| {
+            vec![
+                ("UAPI_HTTP__PORT", "0".to_owned()),
+                ("UAPI_HTTP__WORKERS", "2".to_owned()),
+                ("UAPI_DATABASE__URL", db.url.clone()),
+                ("UAPI_DATABASE__POOL_SIZE", "6".to_owned()),
+                ("UAPI_AMQP__URL", amqp.clone()),
+                ("UAPI_AMQP__EXCHANGE", exchange.clone()),
+                ("UAPI_OUTBOX__POLL_INTERVAL_MS", "200".to_owned()),
+            ]
+        };
+        let (cp_db, scim_db, store_db) =
+            (TestDb::new().await.expect("db"), TestDb::new().await.expect("db"), TestDb::new().await.expect("db"));
+
+        // scim-ingress's port is chosen first: its public URL goes into the connection metadata.
+        let port = std::net::TcpListener::bind("127.0.0.1:0").and_then(|l| l.local_addr()).expect("port").port();
+        let scim = format!("http://127.0.0.1:{port}");
+        let mut scim_env = common(&scim_db);
+        scim_env.retain(|(k, _)| *k != "UAPI_HTTP__PORT");
+        scim_env.extend([
+            ("UAPI_HTTP__PORT", port.to_string()),
+            ("UAPI_SCIM__PUBLIC_URL", scim.clone()),
+            ("UAPI_CONNECTIONS__QUEUE", connections_queue.clone()),
+        ]);
+        let scim_settings = uapi_scim_ingress::config::Settings::load(env(scim_env)).expect("scim settings");
+        uapi_platform::db::migrate(&scim_db.url, uapi_scim_ingress::MIGRATIONS, uapi_scim_ingress::MIGRATION_LOCK)
+            .await
+            .expect("migrate scim-ingress");
+        let scim_app = uapi_scim_ingress::startup::Application::build(&scim_settings).expect("scim-ingress");
+
+        let mut cp_env = common(&cp_db);
+        cp_env.extend([
+            ("UAPI_ADMIN__TOKEN", ADMIN_TOKEN.to_owned()),
+            ("UAPI_AUTH__SIGNING_KEY", signing),
+            ("UAPI_SCIM__TOKEN_KEY", SCIM_TOKEN_KEY.to_owned()),
+            ("UAPI_SCIM__PUBLIC_URL", scim.clone()),
+            ("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", connections_queue.clone()),
+        ]);
+        let cp_settings = uapi_control_plane::config::Settings::load(env(cp_env)).expect("control-plane settings");
+        uapi_platform::db::migrate(&cp_db.url, uapi_control_plane::MIGRATIONS, uapi_control_plane::MIGRATION_LOCK)
+            .await
+            .expect("migrate control-plane");
+        let cp_app = uapi_control_plane::startup::Application::build(&cp_settings).expect("control-plane");
+
+        let mut store_env = common(&store_db);
+        store_env.extend([("UAPI_AUTH__VERIFYING_KEY", verifying), ("UAPI_CONSUMER__QUEUE", store_queue.clone())]);
+        let store_settings = uapi_employee_store::config::Settings::load(env(store_env)).expect("store settings");
+        uapi_platform::db::migrate(&store_db.url, uapi_employee_store::MIGRATIONS, uapi_employee_store::MIGRATION_LOCK)
+            .await
+            .expect("migrate employee-store");
+        let store_app = uapi_employee_store::startup::Application::build(&store_settings).expect("employee-store");
+
+        let control_plane = format!("http://127.0.0.1:{}", cp_app.port());
+        let store = format!("http://127.0.0.1:{}", store_app.port());
+        let tasks = vec![
+            tokio::spawn(cp_app.run_until(stop.clone())),
+            tokio::spawn(scim_app.run_until(stop.clone())),
+            tokio::spawn(store_app.run_until(stop.clone())),
+        ];
+        let stack = Stack {
+            client: Client::new(),
+            control_plane,
+            scim,
+            store,
+            exchange,
+            queues: vec![connections_queue, store_queue],
+            stop,
+            tasks,
+            _dbs: vec![cp_db, scim_db, store_db],
+        };
+        for base in [&stack.control_plane, &stack.scim, &stack.store] {
+            stack.wait_ready(base).await;
+        }
+        stack
+    }
+
+    async fn wait_ready(&self, base: &str) {
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Ok(r) = self.client.get(format!("{base}/readyz")).send().await
+                && r.status() == 200
+            {
+                return;
+            }
+            assert!(Instant::now() < deadline, "{base} not ready");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// An application, a consumer and its Okta SCIM connection; waits until scim-ingress accepts
+    /// the connection's token.
+    pub async fn tenant(&self, name: &str) -> Tenant {
+        let cp = &self.control_plane;
+        let app: Value = self
+            .client
+            .post(format!("{cp}/admin/applications"))
+            .bearer_auth(ADMIN_TOKEN)
+            .json(&json!({ "name": name }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let key = app["apiKey"].as_str().expect("key");
+        let token = |body: Value| async move {
+            let res: Value = self
+                .client
+                .post(format!("{cp}/api/auth"))
+                .json(&body)
+                .send()
+                .await
+                .expect("auth")
+                .json()
+                .await
+                .expect("json");
+            res["accessToken"].as_str().expect("token").to_owned()
+        };
+        let app_token =
+            token(json!({ "apiKey": key, "applicationId": app["applicationId"], "scope": "application" })).await;
+        let consumer: Value = self
+            .client
+            .post(format!("{cp}/api/consumers"))
+            .bearer_auth(&app_token)
+            .json(&json!({ "name": format!("{name} consumer") }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let consumer_id = consumer["id"].as_str().expect("id").to_owned();
+        let consumer_token = token(json!({ "apiKey": key, "consumerId": consumer_id, "scope": "consumer" })).await;
+        let connection: Value = self
+            .client
+            .post(format!("{cp}/api/connections"))
+            .bearer_auth(&consumer_token)
+            .json(&json!({ "serviceId": "okta-scim" }))
+            .send()
+            .await
+            .expect("request")
+            .json()
+            .await
+            .expect("json");
+        let tenant = Tenant {
+            consumer_id,
+            consumer_token,
+            base_url: connection["metadata"]["baseUrl"].as_str().expect("baseUrl").to_owned(),
+            scim_token: connection["metadata"]["apiToken"].as_str().expect("apiToken").to_owned(),
+            connection_id: connection["id"].as_str().expect("id").to_owned(),
+        };
+        self.wait_token_accepted(&tenant).await;
+        tenant
+    }
+
+    /// Waits until scim-ingress learned of the connection (the event travelled through RabbitMQ).
+    pub async fn wait_token_accepted(&self, t: &Tenant) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        while self.scim_get(t, "/Users?count=1").await.status() != 200 {
+            assert!(Instant::now() < deadline, "scim-ingress never accepted the connection's token");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    pub async fn scim_get(&self, t: &Tenant, path: &str) -> Response {
+        self.client.get(format!("{}{path}", t.base_url)).bearer_auth(&t.scim_token).send().await.expect("scim request")
+    }
+
+    /// A SCIM write with Okta's headers.
+    pub async fn scim_send(&self, t: &Tenant, method: reqwest::Method, path: &str, body: &Value) -> Response {
+        self.client
+            .request(method, format!("{}{path}", t.base_url))
+            .header("Authorization", format!("Bearer {}", t.scim_token))
+            .header("Content-Type", "application/scim+json; charset=utf-8")
+            .header("Accept", "application/scim+json")
+            .header("User-Agent", "Okta SCIM Client 1.0.0")
+            .body(body.to_string())
+            .send()
+            .await
+            .expect("scim request")
+    }
+
+    /// GET on the employees API with the consumer's token.
+    pub async fn hris(&self, t: &Tenant, path: &str) -> Response {
+        self.client
+            .get(format!("{}{path}", self.store))
+            .bearer_auth(&t.consumer_token)
+            .send()
+            .await
+            .expect("hris request")
+    }
+
+    /// Polls the employee until `check` holds (events are asynchronous) and returns it.
+    pub async fn wait_employee(&self, t: &Tenant, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        let mut last = Value::Null;
+        loop {
+            let res = self.hris(t, &format!("/api/hris/employees/{id}?includeDeleted=true")).await;
+            if res.status() == 200 {
+                last = res.json::<Value>().await.expect("json")["data"].clone();
+                if check(&last) {
+                    return last;
+                }
+            }
+            assert!(Instant::now() < deadline, "employee {id} never reached the expected state; last: {last}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    pub async fn shutdown(mut self) {
+        self.stop.cancel();
+        for task in self.tasks.drain(..) {
+            task.await.expect("joins").expect("service drains cleanly");
+        }
+        uapi_test_support::delete_broker_objects(&self.exchange, &[]).await;
+        for q in &self.queues {
+            uapi_test_support::delete_queue_with_dead_letters(q).await;
+        }
+    }
+}
+
+/// A private, auto-deleted queue on `exchange` that receives every `employee.*` event: what a test
+/// uses to see the events on the wire. Returns the consumer and the broker it lives on.
+pub async fn tap(exchange: &str) -> (lapin::Consumer, std::sync::Arc<uapi_platform::amqp::Broker>) {
+    use lapin::options::{BasicConsumeOptions, QueueBindOptions, QueueDeclareOptions};
+    use lapin::types::FieldTable;
+    let broker = uapi_platform::amqp::Broker::new(uapi_test_support::amqp_url(), "tap");
+    broker.connect_now().await.expect("rabbitmq");
+    let ch = broker.channel().await.expect("channel");
+    uapi_platform::amqp::declare_exchange(&ch, exchange).await.expect("exchange");
+    let q = unique_name("test.tap");
+    let declare = QueueDeclareOptions { auto_delete: true, ..Default::default() };
+    ch.queue_declare(q.as_str().into(), declare, FieldTable::default()).await.expect("queue");
+    ch.queue_bind(
+        q.as_str().into(),
+        exchange.into(),
+        "employee.#".into(),
+        QueueBindOptions::default(),
+        FieldTable::default(),
+    )
+    .await
+    .expect("bind");
+    let consumer = ch
+        .basic_consume(q.as_str().into(), "tap".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .expect("consume");
+    (consumer, broker)
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        self.stop.cancel();
+    }
+}
