@@ -1,7 +1,8 @@
 #![allow(dead_code)] // each test binary uses a different part of the harness
-//! The harness of the end-to-end tests (a module of each test binary): the whole system in one process: control-plane, scim-ingress and
-//! employee-store on random ports, each with its own database, sharing one exchange and RabbitMQ
-//! URL (optionally through a proxy the test controls), with queue names unique to the test.
+//! The end-to-end harness (a module of each test binary): the whole system in one process.
+//! control-plane, scim-ingress and employee-store run on random ports, each with its own database,
+//! sharing one exchange and RabbitMQ URL (optionally through a proxy the test controls), with queue
+//! names unique to the test.
 
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
