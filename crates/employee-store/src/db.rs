@@ -40,12 +40,13 @@ pub struct EmployeeRow {
     pub deleted_at: Option<DateTime<Utc>>,
 }
 
-/// Stores `row` unless the stored version is the same or newer. Returns whether it was applied.
-pub async fn apply(conn: &mut AsyncPgConnection, row: &EmployeeRow) -> QueryResult<bool> {
+/// Stores rows in one statement, each only if its version is newer than the stored one (so
+/// duplicates and stale redeliveries change nothing) and it belongs to the same consumer.
+/// The rows must have distinct ids. Returns how many were applied.
+pub async fn apply_many(conn: &mut AsyncPgConnection, rows: &[EmployeeRow]) -> QueryResult<usize> {
     use diesel::query_dsl::methods::FilterDsl;
     use diesel::upsert::excluded;
-    // The query builder (not raw SQL) so the statement is prepared once per connection.
-    let upsert = diesel::insert_into(employees::table).values(row).on_conflict(employees::id).do_update().set((
+    let upsert = diesel::insert_into(employees::table).values(rows).on_conflict(employees::id).do_update().set((
         employees::version.eq(excluded(employees::version)),
         employees::last_event_id.eq(excluded(employees::last_event_id)),
         employees::employment_status.eq(excluded(employees::employment_status)),
@@ -54,7 +55,6 @@ pub async fn apply(conn: &mut AsyncPgConnection, row: &EmployeeRow) -> QueryResu
         employees::updated_at.eq(excluded(employees::updated_at)),
         employees::deleted_at.eq(excluded(employees::deleted_at)),
     ));
-    // Only a newer version of the same consumer's employee replaces the stored one.
     FilterDsl::filter(
         upsert,
         employees::version
@@ -63,7 +63,6 @@ pub async fn apply(conn: &mut AsyncPgConnection, row: &EmployeeRow) -> QueryResu
     )
     .execute(conn)
     .await
-    .map(|n| n > 0)
 }
 
 /// What the list endpoint filters on, besides the consumer.

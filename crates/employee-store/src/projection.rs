@@ -1,5 +1,8 @@
 //! Applies employee events to the projection. Idempotent: an event whose version is not newer
 //! than the stored one (a duplicate, or a stale redelivery) changes nothing.
+//!
+//! Handlers run concurrently; their rows meet in a [`Writer`] that commits whatever arrived
+//! together in one statement (a group commit), and each handler acks only after its row's commit.
 
 use lapin::message::Delivery;
 use prost::Message;
@@ -48,10 +51,87 @@ pub fn decode(body: &[u8]) -> Result<EmployeeRow, HandleError> {
     })
 }
 
-pub async fn handle(pool: PgPool, delivery: std::sync::Arc<Delivery>) -> Result<(), HandleError> {
+pub async fn handle(writer: Writer, delivery: std::sync::Arc<Delivery>) -> Result<(), HandleError> {
     let row = decode(&delivery.data)?;
+    writer.write(row).await
+}
+
+type Ticket = (EmployeeRow, tokio::sync::oneshot::Sender<Result<(), HandleError>>);
+
+/// Collects rows from concurrent handlers and writes them in batches.
+#[derive(Clone)]
+pub struct Writer {
+    tx: tokio::sync::mpsc::Sender<Ticket>,
+}
+
+/// Rows written in one statement at most.
+const BATCH: usize = 64;
+
+impl Writer {
+    /// Starts the writer task; it ends when every `Writer` clone is dropped.
+    pub fn start(pool: PgPool) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel(BATCH * 4);
+        tokio::spawn(write_batches(pool, rx));
+        Self { tx }
+    }
+
+    /// Resolves once `row` is committed (or known to be stale).
+    pub async fn write(&self, row: EmployeeRow) -> Result<(), HandleError> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.tx.send((row, done)).await.map_err(|_| HandleError::Unavailable("projection writer stopped".into()))?;
+        wait.await.unwrap_or_else(|_| Err(HandleError::Unavailable("projection writer stopped".into())))
+    }
+}
+
+async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Ticket>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(t) => batch.push(t),
+                Err(_) => break,
+            }
+        }
+        let outcome = write_rows(&pool, batch.iter().map(|(r, _)| r)).await;
+        match outcome {
+            Ok(()) => {
+                for (_, done) in batch {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            // One bad row must not fail its neighbours: retry each alone and report each result.
+            Err(_) if batch.len() > 1 => {
+                for (row, done) in batch {
+                    let _ = done.send(write_rows(&pool, std::iter::once(&row)).await);
+                }
+            }
+            Err(e) => {
+                for (_, done) in batch {
+                    let _ = done.send(Err(clone_error(&e)));
+                }
+            }
+        }
+    }
+}
+
+fn clone_error(e: &HandleError) -> HandleError {
+    match e {
+        HandleError::Unavailable(m) => HandleError::Unavailable(m.clone()),
+        HandleError::Transient(m) => HandleError::Transient(m.clone()),
+        HandleError::Permanent(m) => HandleError::Permanent(m.clone()),
+    }
+}
+
+/// Writes the newest version of each employee among `rows` in one statement.
+async fn write_rows<'a>(pool: &PgPool, rows: impl Iterator<Item = &'a EmployeeRow>) -> Result<(), HandleError> {
+    // Two versions of one employee cannot be upserted by one statement; the newest wins anyway.
+    let mut newest: std::collections::HashMap<Uuid, &EmployeeRow> = std::collections::HashMap::new();
+    for row in rows {
+        newest.entry(row.id).and_modify(|r| if row.version > r.version { *r = row }).or_insert(row);
+    }
+    let rows: Vec<EmployeeRow> = newest.into_values().cloned().collect();
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
-    let applied = db::apply(&mut conn, &row).await.map_err(HandleError::from_query)?;
-    tracing::debug!(employee_id = %row.id, version = row.version, applied, "employee event");
+    let applied = db::apply_many(&mut conn, &rows).await.map_err(HandleError::from_query)?;
+    tracing::debug!(rows = rows.len(), applied, "employee events projected");
     Ok(())
 }

@@ -60,11 +60,11 @@ impl Application {
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
         let background = CancellationToken::new();
         let broker = self.broker.supervise_until(background.clone());
-        let pool = self.pool.clone();
+        let writer = projection::Writer::start(self.pool.clone());
         let consumer = tokio::spawn(consumer::consume_until(
             self.broker.clone(),
             self.consumer,
-            move |d| projection::handle(pool.clone(), d),
+            move |d| projection::handle(writer.clone(), d),
             background.clone(),
         ));
         let served = self.http.run_until(stop).await;
