@@ -191,9 +191,9 @@ pub async fn end_to_end(client: &reqwest::Client, target: &Target, rate: u64, du
     run
 }
 
-const SAMPLE: usize = 10;
+const SAMPLE: usize = 20;
 const IN_FLIGHT: usize = 256;
-const POLL: Duration = Duration::from_millis(1);
+const POLL: Duration = Duration::from_millis(2);
 
 async fn merge(tasks: Vec<tokio::task::JoinHandle<Run>>, started: Instant) -> Run {
     let mut total = Run::default();
