@@ -127,7 +127,14 @@ async fn write_rows<'a>(pool: &PgPool, rows: impl Iterator<Item = &'a EmployeeRo
     // Two versions of one employee cannot be upserted by one statement; the newest wins anyway.
     let mut newest: std::collections::HashMap<Uuid, &EmployeeRow> = std::collections::HashMap::new();
     for row in rows {
-        newest.entry(row.id).and_modify(|r| if row.version > r.version { *r = row }).or_insert(row);
+        newest
+            .entry(row.id)
+            .and_modify(|r| {
+                if row.version > r.version {
+                    *r = row
+                }
+            })
+            .or_insert(row);
     }
     let rows: Vec<EmployeeRow> = newest.into_values().cloned().collect();
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
