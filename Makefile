@@ -13,6 +13,8 @@ run: ## build, create databases, migrate and start every service in the foregrou
 test: ## formatting, lints and every test against the local Postgres and RabbitMQ
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	# The CLI journey test drives the real service binaries: build every one of them first.
+	$(CARGO) build --workspace --bins
 	$(CARGO) nextest run --workspace --no-fail-fast
 
 bench: ## release build, start the system on bench ports, measure SCIM throughput and end-to-end latency
