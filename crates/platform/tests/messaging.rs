@@ -169,3 +169,72 @@ where
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
 }
+
+#[tokio::test]
+async fn two_relays_on_one_outbox_publish_each_row_once() {
+    let db = TestDb::new().await.expect("db");
+    AsyncPgConnection::establish(&db.url).await.expect("connect").batch_execute(OUTBOX_DDL).await.expect("ddl");
+    let pool = uapi_platform::db::pool(&uapi_platform::config::DatabaseSettings {
+        url: uapi_platform::secret::Secret::new(db.url.clone()),
+        pool_size: 4,
+        acquire_timeout_ms: 2000,
+        connect_timeout_ms: 2000,
+        statement_timeout_ms: 0,
+    })
+    .expect("pool");
+    let exchange = unique_name("test.x");
+    let queue = unique_name("test.q");
+    let stop = CancellationToken::new();
+    let mut tasks = Vec::new();
+    for name in ["relay-a", "relay-b"] {
+        let broker = Broker::new(amqp_url(), name);
+        broker.connect_now().await.expect("rabbitmq");
+        tasks.push(tokio::spawn(outbox::relay_until(
+            pool.clone(),
+            broker,
+            RelaySettings {
+                exchange: exchange.clone(),
+                batch_size: 8,
+                poll_interval: Duration::from_millis(5),
+                mailboxes: vec![(queue.clone(), vec!["item.#".into()])],
+            },
+            Arc::new(Notify::new()),
+            stop.clone(),
+        )));
+    }
+    // Rows arrive while both relays poll as fast as they can.
+    for chunk in 0..10 {
+        enqueue(&db.url, chunk * 30, (chunk + 1) * 30).await;
+    }
+    wait_until(|| async { outbox::backlog(&pool).await.expect("backlog") == 0 }, "outbox drained").await;
+    stop.cancel();
+    for t in tasks {
+        let _ = t.await;
+    }
+
+    let reader = Broker::new(amqp_url(), "reader");
+    reader.connect_now().await.expect("rabbitmq");
+    let ch = reader.channel().await.expect("channel");
+    let mut consumer = ch
+        .basic_consume(queue.as_str().into(), "t".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .expect("consume");
+    let mut seen = std::collections::HashMap::new();
+    loop {
+        match tokio::time::timeout(Duration::from_millis(1500), consumer.next()).await {
+            Ok(Some(Ok(d))) => {
+                *seen.entry(u32::from_be_bytes(d.data[..4].try_into().expect("4 bytes"))).or_insert(0) += 1;
+                d.ack(BasicAckOptions::default()).await.expect("ack");
+            }
+            _ => break,
+        }
+    }
+    assert_eq!(seen.len(), 300, "every row published");
+    assert!(
+        seen.values().all(|n| *n == 1),
+        "a row was published twice: {:?}",
+        seen.iter().filter(|(_, n)| **n > 1).collect::<Vec<_>>()
+    );
+    uapi_test_support::delete_broker_objects(&exchange, &[]).await;
+    uapi_test_support::delete_queue_with_dead_letters(&queue).await;
+}
