@@ -220,14 +220,9 @@ async fn two_relays_on_one_outbox_publish_each_row_once() {
         .await
         .expect("consume");
     let mut seen = std::collections::HashMap::new();
-    loop {
-        match tokio::time::timeout(Duration::from_millis(1500), consumer.next()).await {
-            Ok(Some(Ok(d))) => {
-                *seen.entry(u32::from_be_bytes(d.data[..4].try_into().expect("4 bytes"))).or_insert(0) += 1;
-                d.ack(BasicAckOptions::default()).await.expect("ack");
-            }
-            _ => break,
-        }
+    while let Ok(Some(Ok(d))) = tokio::time::timeout(Duration::from_millis(1500), consumer.next()).await {
+        *seen.entry(u32::from_be_bytes(d.data[..4].try_into().expect("4 bytes"))).or_insert(0) += 1;
+        d.ack(BasicAckOptions::default()).await.expect("ack");
     }
     assert_eq!(seen.len(), 300, "every row published");
     assert!(
