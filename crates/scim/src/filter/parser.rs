@@ -183,7 +183,7 @@ impl<'a> Parser<'a> {
     fn parse_group(&mut self, in_value: bool) -> Result<Filter, ScimError> {
         self.enter()?;
         let inner = self.parse_or(in_value)?;
-        self.expect(&Tok::RParen)?;
+        self.expect(&Tok::RParen)?; // ok: the parser's own expect, returns a Result
         self.depth -= 1;
         Ok(inner)
     }
@@ -203,7 +203,7 @@ impl<'a> Parser<'a> {
     pub(crate) fn parse_value_filter(&mut self) -> Result<Filter, ScimError> {
         self.enter()?;
         let inner = self.parse_or(true)?;
-        self.expect(&Tok::RBracket)?;
+        self.expect(&Tok::RBracket)?; // ok: the parser's own expect, returns a Result
         self.depth -= 1;
         Ok(inner)
     }
