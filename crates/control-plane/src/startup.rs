@@ -82,19 +82,11 @@ impl Application {
     /// Serves until `stop` fires; then drains HTTP, lets the relay finish its round and closes
     /// the broker connection.
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
-        let background = CancellationToken::new();
-        let broker = self.broker.supervise_until(background.clone());
-        let relay = tokio::spawn(outbox::relay_until(
-            self.pool.clone(),
-            self.broker.clone(),
-            self.relay,
-            self.wake,
-            background.clone(),
-        ));
-        let served = self.http.run_until(stop).await;
-        background.cancel();
-        let _ = relay.await;
-        let _ = broker.await;
-        served
+        let (pool, broker, relay, wake) = (self.pool, self.broker.clone(), self.relay, self.wake);
+        self.http
+            .run_with(stop, &self.broker, |background| {
+                vec![tokio::spawn(outbox::relay_until(pool, broker, relay, wake, background))]
+            })
+            .await
     }
 }

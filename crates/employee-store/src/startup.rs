@@ -58,19 +58,16 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
-        let background = CancellationToken::new();
-        let broker = self.broker.supervise_until(background.clone());
-        let writer = projection::Writer::start(self.pool.clone());
-        let consumer = tokio::spawn(consumer::consume_until(
-            self.broker.clone(),
-            self.consumer,
-            move |d| projection::handle(writer.clone(), d),
-            background.clone(),
-        ));
-        let served = self.http.run_until(stop).await;
-        background.cancel();
-        let _ = consumer.await;
-        let _ = broker.await;
-        served
+        let (writer, broker, settings) = (projection::Writer::start(self.pool), self.broker.clone(), self.consumer);
+        self.http
+            .run_with(stop, &self.broker, |background| {
+                vec![tokio::spawn(consumer::consume_until(
+                    broker,
+                    settings,
+                    move |d| projection::handle(writer.clone(), d),
+                    background,
+                ))]
+            })
+            .await
     }
 }

@@ -4,6 +4,7 @@
 //! requests finish.
 
 use std::net::TcpListener;
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::body::MessageBody;
@@ -16,6 +17,7 @@ use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
 use tracing_opentelemetry::OpenTelemetrySpanExt;
 
+use crate::amqp::Broker;
 use crate::config::HttpSettings;
 use crate::health::{self, Readiness};
 use crate::metrics::{self, Metrics};
@@ -81,6 +83,25 @@ impl HttpService {
     /// The bound port (useful with port 0).
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// Serves until `stop` fires with the background work `start` spawns (relays, consumers) and a
+    /// supervised broker connection; then drains HTTP, stops the background work, waits for it to
+    /// finish its round, and closes the broker connection last.
+    pub async fn run_with<F>(self, stop: CancellationToken, broker: &Arc<Broker>, start: F) -> anyhow::Result<()>
+    where
+        F: FnOnce(CancellationToken) -> Vec<tokio::task::JoinHandle<()>>,
+    {
+        let background = CancellationToken::new();
+        let supervisor = broker.supervise_until(background.clone());
+        let tasks = start(background.clone());
+        let served = self.run_until(stop).await;
+        background.cancel();
+        for task in tasks {
+            let _ = task.await;
+        }
+        let _ = supervisor.await;
+        served
     }
 
     /// Serves until `stop` fires, then drains.

@@ -75,27 +75,21 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
-        let background = CancellationToken::new();
-        let broker = self.broker.supervise_until(background.clone());
-        let relay = tokio::spawn(outbox::relay_until(
-            self.pool.clone(),
-            self.broker.clone(),
-            self.relay,
-            self.wake,
-            background.clone(),
-        ));
-        let pool = self.pool.clone();
-        let consumer = tokio::spawn(consumer::consume_until(
-            self.broker.clone(),
-            self.connections,
-            move |d| connection_events::handle(pool.clone(), d),
-            background.clone(),
-        ));
-        let served = self.http.run_until(stop).await;
-        background.cancel();
-        let _ = consumer.await;
-        let _ = relay.await;
-        let _ = broker.await;
-        served
+        let (pool, broker, relay, wake, connections) =
+            (self.pool, self.broker.clone(), self.relay, self.wake, self.connections);
+        self.http
+            .run_with(stop, &self.broker, |background| {
+                let projection_pool = pool.clone();
+                vec![
+                    tokio::spawn(outbox::relay_until(pool, broker.clone(), relay, wake, background.clone())),
+                    tokio::spawn(consumer::consume_until(
+                        broker,
+                        connections,
+                        move |d| connection_events::handle(projection_pool.clone(), d),
+                        background,
+                    )),
+                ]
+            })
+            .await
     }
 }
