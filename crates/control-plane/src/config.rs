@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 use uapi_platform::config::{
-    AmqpSettings, ConfigError, DatabaseSettings, HttpSettings, Sources, TelemetrySettings, Validate,
+    AmqpSettings, ConfigError, DatabaseSettings, HttpSettings, OutboxSettings, Sources, TelemetrySettings, Validate,
 };
 use uapi_platform::secret::Secret;
 
@@ -17,7 +17,7 @@ pub struct Settings {
     pub admin: AdminSettings,
     pub auth: AuthSettings,
     pub scim: ScimSettings,
-    pub outbox: OutboxSettings,
+    pub outbox: OutboxSection,
 }
 
 /// `[admin]`
@@ -45,13 +45,11 @@ pub struct ScimSettings {
     pub token_key: Secret,
 }
 
-/// `[outbox]`
+/// `[outbox]`: the shared relay keys plus the queue of connection events.
 #[derive(Debug, Clone, Deserialize)]
-pub struct OutboxSettings {
-    /// Events published per relay round.
-    pub batch_size: i64,
-    /// How often the relay looks for events written by other replicas.
-    pub poll_interval_ms: u64,
+pub struct OutboxSection {
+    #[serde(flatten)]
+    pub relay: OutboxSettings,
     /// scim-ingress's queue for connection events, declared by the relay as well.
     pub connection_events_queue: String,
 }
@@ -92,9 +90,7 @@ impl Validate for Settings {
                 "required: base64 of at least 32 random bytes (`control-plane keygen` makes one)",
             ));
         }
-        if self.outbox.batch_size < 1 {
-            return Err(ConfigError::invalid("outbox.batch_size", "must be positive"));
-        }
+        self.outbox.relay.validate()?;
         Ok(())
     }
 }

@@ -62,15 +62,13 @@ impl Application {
             http,
             pool,
             broker,
-            relay: RelaySettings {
-                exchange: settings.amqp.exchange.clone(),
-                batch_size: settings.outbox.batch_size,
-                poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
-                mailboxes: vec![(
+            relay: settings.outbox.relay.relay(
+                &settings.amqp.exchange,
+                vec![(
                     settings.outbox.connection_events_queue.clone(),
                     vec![uapi_events::queues::CONNECTION_EVENTS_BINDING.to_owned()],
                 )],
-            },
+            ),
             wake,
         })
     }

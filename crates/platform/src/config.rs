@@ -154,6 +154,34 @@ impl AmqpSettings {
     }
 }
 
+/// `[outbox]`: the relay that publishes a service's outbox.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSettings {
+    /// Events claimed and published per relay round (their confirms are awaited together).
+    pub batch_size: i64,
+    /// How often the relay looks for events written by other replicas.
+    pub poll_interval_ms: u64,
+}
+
+impl OutboxSettings {
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        if self.batch_size < 1 {
+            return Err(ConfigError::invalid("outbox.batch_size", "must be positive"));
+        }
+        Ok(())
+    }
+
+    /// The relay's settings for `exchange`, declaring `mailboxes` (queue, bindings) first.
+    pub fn relay(&self, exchange: &str, mailboxes: Vec<(String, Vec<String>)>) -> crate::outbox::RelaySettings {
+        crate::outbox::RelaySettings {
+            exchange: exchange.to_owned(),
+            batch_size: self.batch_size,
+            poll_interval: std::time::Duration::from_millis(self.poll_interval_ms),
+            mailboxes,
+        }
+    }
+}
+
 /// `[telemetry]`: logs and traces.
 #[derive(Debug, Clone, Deserialize)]
 pub struct TelemetrySettings {

@@ -2,7 +2,7 @@
 
 use serde::Deserialize;
 use uapi_platform::config::{
-    AmqpSettings, ConfigError, DatabaseSettings, HttpSettings, Sources, TelemetrySettings, Validate,
+    AmqpSettings, ConfigError, DatabaseSettings, HttpSettings, OutboxSettings, Sources, TelemetrySettings, Validate,
 };
 
 const DEFAULTS: &str = include_str!("../config/defaults.toml");
@@ -38,13 +38,6 @@ pub struct ConnectionsSettings {
     pub queue: String,
 }
 
-/// `[outbox]`
-#[derive(Debug, Clone, Deserialize)]
-pub struct OutboxSettings {
-    pub batch_size: i64,
-    pub poll_interval_ms: u64,
-}
-
 impl Settings {
     pub fn load(sources: Sources) -> Result<Self, ConfigError> {
         uapi_platform::config::load(DEFAULTS, sources)
@@ -75,9 +68,7 @@ impl Validate for Settings {
         if self.connections.queue.is_empty() {
             return Err(ConfigError::invalid("connections.queue", "must not be empty"));
         }
-        if self.outbox.batch_size < 1 {
-            return Err(ConfigError::invalid("outbox.batch_size", "must be positive"));
-        }
+        self.outbox.validate()?;
         Ok(())
     }
 }

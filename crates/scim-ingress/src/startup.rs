@@ -52,12 +52,7 @@ impl Application {
             http,
             pool,
             broker,
-            relay: RelaySettings {
-                exchange: settings.amqp.exchange.clone(),
-                batch_size: settings.outbox.batch_size,
-                poll_interval: Duration::from_millis(settings.outbox.poll_interval_ms),
-                mailboxes: Vec::new(),
-            },
+            relay: settings.outbox.relay(&settings.amqp.exchange, Vec::new()),
             connections: ConsumerSettings {
                 exchange: settings.amqp.exchange.clone(),
                 queue: settings.connections.queue.clone(),
