@@ -134,10 +134,7 @@ async fn replace(
     // Replace semantics: the body is the whole new resource, except that `password` is never
     // cleared by omission (we do not store it at all).
     let written = writes::update(&mut conn, &tenant, id, |_| Ok(body)).await?;
-    if written.emitted {
-        state.outbox_wake.notify_one();
-    }
-    Ok(scim(StatusCode::OK, &render_for(&state, &written.row, &req)?))
+    updated(&state, written, &req)
 }
 
 async fn patch(
@@ -153,10 +150,15 @@ async fn patch(
     let mut conn = state.pool.get().await?;
     let written =
         writes::update(&mut conn, &tenant, id, |current| Ok(uapi_scim::patch::apply(current, &ops, &USER)?)).await?;
+    updated(&state, written, &req)
+}
+
+/// The 200 of a PUT or PATCH; the relay is woken only when the write produced an event.
+fn updated(state: &AppState, written: writes::Written, req: &HttpRequest) -> ScimResult<HttpResponse> {
     if written.emitted {
         state.outbox_wake.notify_one();
     }
-    Ok(scim(StatusCode::OK, &render_for(&state, &written.row, &req)?))
+    Ok(scim(StatusCode::OK, &render_for(state, &written.row, req)?))
 }
 
 async fn delete(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
