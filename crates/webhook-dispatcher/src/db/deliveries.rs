@@ -1,0 +1,350 @@
+//! Deliveries and attempts: the fan-out's idempotent inserts, the workers' claims (leases taken
+//! with `FOR UPDATE SKIP LOCKED`, fair per subscription, in version order per entity), the
+//! outcome of each attempt, and the delivery log.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uapi_platform::pagination::Page;
+use uuid::Uuid;
+
+use super::schema::{attempts, deliveries};
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+pub const PENDING: &str = "pending";
+pub const SUCCEEDED: &str = "succeeded";
+pub const FAILED: &str = "failed";
+
+/// An event rendered once for all its deliveries.
+pub struct EventBody {
+    pub event_id: Uuid,
+    pub application_id: Uuid,
+    pub event_type: String,
+    pub body: String,
+}
+
+/// A delivery to create: one per (event, subscription).
+pub struct NewDelivery {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub entity_id: String,
+    pub version: i64,
+}
+
+/// Stores the bodies (once per event) and the deliveries, skipping any (event, subscription)
+/// that already exists; returns the ids of the deliveries created now.
+pub async fn insert_fanout(
+    conn: &mut AsyncPgConnection,
+    bodies: &[EventBody],
+    new: &[NewDelivery],
+) -> QueryResult<Vec<Uuid>> {
+    if bodies.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "INSERT INTO event_bodies (event_id, application_id, event_type, body) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
+    )
+    .bind::<Array<SqlUuid>, _>(bodies.iter().map(|b| b.event_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(bodies.iter().map(|b| b.application_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(bodies.iter().map(|b| b.event_type.clone()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(bodies.iter().map(|b| b.body.clone()).collect::<Vec<_>>())
+    .execute(conn)
+    .await?;
+    if new.is_empty() {
+        return Ok(Vec::new());
+    }
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let ids: Vec<Id> = diesel::sql_query(
+        "INSERT INTO deliveries (id, subscription_id, event_id, event_type, entity_id, version, status, \
+                                 next_attempt_at, created_at, updated_at) \
+         SELECT t.id, t.sub, t.ev, t.et, t.ent, t.ver, 'pending', now(), now(), now() \
+         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int8[]) \
+              AS t(id, sub, ev, et, ent, ver) \
+         ON CONFLICT (event_id, subscription_id) DO NOTHING RETURNING id",
+    )
+    .bind::<Array<SqlUuid>, _>(new.iter().map(|d| d.id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(new.iter().map(|d| d.subscription_id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(new.iter().map(|d| d.event_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(new.iter().map(|d| d.event_type.clone()).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(new.iter().map(|d| d.entity_id.clone()).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(new.iter().map(|d| d.version).collect::<Vec<_>>())
+    .load(conn)
+    .await?;
+    Ok(ids.into_iter().map(|i| i.id).collect())
+}
+
+/// A delivery a worker holds a lease on, with what it needs to attempt it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub subscription_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    pub attempt_count: i32,
+    #[diesel(sql_type = Integer)]
+    pub step: i32,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+    #[diesel(sql_type = Text)]
+    pub delivery_url: String,
+    #[diesel(sql_type = Text)]
+    pub secret: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub previous_secret: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a claim may take.
+pub struct ClaimLimits<'a> {
+    /// Subscriptions whose remaining capacity is not the default (busy, breaker open: 0).
+    pub capped: &'a [(Uuid, i32)],
+    /// Capacity of every other subscription.
+    pub default_cap: i32,
+    /// Deliveries claimed at most.
+    pub limit: i64,
+    pub lease: std::time::Duration,
+    /// Only among these deliveries (the fan-out's new ones); all due ones when `None`.
+    pub only: Option<&'a [Uuid]>,
+}
+
+/// Claims due, unleased deliveries of enabled subscriptions: at most each subscription's
+/// capacity, round-robin across subscriptions (so one endpoint's backlog never starves the
+/// others), and never a version of an entity while an older version of it awaits its first
+/// attempt. Rows another worker is claiming are skipped (`SKIP LOCKED`).
+pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> QueryResult<Vec<Claimed>> {
+    if limits.limit <= 0 {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "WITH caps AS ( \
+            SELECT * FROM unnest($1::uuid[], $2::int[]) AS c(subscription_id, cap) \
+         ), candidates AS ( \
+            SELECT d.id FROM subscriptions s \
+            LEFT JOIN caps ON caps.subscription_id = s.id \
+            CROSS JOIN LATERAL ( \
+                SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn \
+                FROM deliveries d \
+                WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now() \
+                  AND (d.locked_until IS NULL OR d.locked_until < now()) \
+                  AND ($3::uuid[] IS NULL OR d.id = ANY($3)) \
+                  AND NOT EXISTS ( \
+                      SELECT 1 FROM deliveries p \
+                      WHERE p.subscription_id = d.subscription_id AND p.entity_id = d.entity_id \
+                        AND p.status = 'pending' AND p.attempt_count = 0 AND p.version < d.version) \
+                ORDER BY d.next_attempt_at, d.id \
+                LIMIT coalesce(caps.cap, $4) \
+            ) d \
+            WHERE s.status = 'Enabled' AND coalesce(caps.cap, $4) > 0 \
+              AND ($3::uuid[] IS NULL OR s.id IN (SELECT subscription_id FROM deliveries WHERE id = ANY($3))) \
+            ORDER BY d.rn, d.id \
+            LIMIT $5 \
+         ), locked AS ( \
+            SELECT d.id FROM deliveries d \
+            WHERE d.id IN (SELECT id FROM candidates) AND d.status = 'pending' \
+              AND (d.locked_until IS NULL OR d.locked_until < now()) \
+            FOR UPDATE OF d SKIP LOCKED \
+         ) \
+         UPDATE deliveries d SET locked_until = now() + make_interval(secs => $6), updated_at = now() \
+         FROM locked l, event_bodies b, subscriptions s \
+         WHERE d.id = l.id AND b.event_id = d.event_id AND s.id = d.subscription_id \
+         RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, b.body, s.delivery_url, \
+                   s.secret, s.previous_secret, s.previous_secret_expires_at",
+    )
+    .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
+    .bind::<Nullable<Array<SqlUuid>>, _>(limits.only.map(<[Uuid]>::to_vec))
+    .bind::<Integer, _>(limits.default_cap)
+    .bind::<BigInt, _>(limits.limit)
+    .bind::<Double, _>(limits.lease.as_secs_f64())
+    .load(conn)
+    .await
+}
+
+/// One attempt as recorded.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = attempts)]
+pub struct Attempt {
+    pub id: Uuid,
+    pub delivery_id: Uuid,
+    pub attempted_at: DateTime<Utc>,
+    pub status_code: Option<i32>,
+    pub latency_ms: i32,
+    pub error: Option<String>,
+    pub response_body: Option<String>,
+}
+
+/// Where a delivery goes after an attempt.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Next {
+    Succeeded,
+    /// Retry at this time, on this ladder step.
+    RetryAt(DateTime<Utc>),
+    Failed,
+}
+
+/// Records the attempt and moves the delivery on; releases the lease.
+pub async fn finish(conn: &mut AsyncPgConnection, attempt: &Attempt, next: Next) -> QueryResult<()> {
+    diesel::insert_into(attempts::table).values(attempt).execute(conn).await?;
+    let now = super::now();
+    let target = deliveries::table.find(attempt.delivery_id);
+    let bump = (
+        deliveries::attempt_count.eq(deliveries::attempt_count + 1),
+        deliveries::step.eq(deliveries::step + 1),
+        deliveries::locked_until.eq(None::<DateTime<Utc>>),
+        deliveries::updated_at.eq(now),
+    );
+    match next {
+        Next::Succeeded => {
+            diesel::update(target)
+                .set((bump, deliveries::status.eq(SUCCEEDED), deliveries::completed_at.eq(Some(now))))
+                .execute(conn)
+                .await?
+        }
+        Next::Failed => {
+            diesel::update(target)
+                .set((bump, deliveries::status.eq(FAILED), deliveries::completed_at.eq(Some(now))))
+                .execute(conn)
+                .await?
+        }
+        Next::RetryAt(at) => {
+            diesel::update(target).set((bump, deliveries::next_attempt_at.eq(at))).execute(conn).await?
+        }
+    };
+    Ok(())
+}
+
+/// Gives a claimed delivery back unattempted, due at `at` (an open circuit breaker).
+pub async fn release(conn: &mut AsyncPgConnection, ids: &[Uuid], at: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::update(deliveries::table.filter(deliveries::id.eq_any(ids)))
+        .set((deliveries::locked_until.eq(None::<DateTime<Utc>>), deliveries::next_attempt_at.eq(at)))
+        .execute(conn)
+        .await
+}
+
+/// A delivery as the log shows it.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = deliveries)]
+pub struct DeliveryRow {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: String,
+    pub entity_id: String,
+    pub version: i64,
+    pub status: String,
+    pub attempt_count: i32,
+    pub next_attempt_at: DateTime<Utc>,
+    pub locked_until: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    pub completed_at: Option<DateTime<Utc>>,
+}
+
+/// Up to `page.limit + 1` deliveries of `subscription` after the cursor, with their attempts.
+pub async fn list(
+    conn: &mut AsyncPgConnection,
+    subscription: Uuid,
+    status: Option<&str>,
+    page: Page,
+) -> QueryResult<Vec<(DeliveryRow, Vec<Attempt>)>> {
+    let mut q = deliveries::table
+        .filter(deliveries::subscription_id.eq(subscription))
+        .select(DeliveryRow::as_select())
+        .order(deliveries::id.asc())
+        .limit(page.limit + 1)
+        .into_boxed();
+    if let Some(after) = page.after {
+        q = q.filter(deliveries::id.gt(after));
+    }
+    if let Some(s) = status {
+        q = q.filter(deliveries::status.eq(s.to_owned()));
+    }
+    let rows: Vec<DeliveryRow> = q.load(conn).await?;
+    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let all: Vec<Attempt> = attempts::table
+        .filter(attempts::delivery_id.eq_any(&ids))
+        .select(Attempt::as_select())
+        .order((attempts::attempted_at.asc(), attempts::id.asc()))
+        .load(conn)
+        .await?;
+    let mut by_delivery: std::collections::HashMap<Uuid, Vec<Attempt>> = std::collections::HashMap::new();
+    for a in all {
+        by_delivery.entry(a.delivery_id).or_default().push(a);
+    }
+    Ok(rows
+        .into_iter()
+        .map(|r| {
+            let a = by_delivery.remove(&r.id).unwrap_or_default();
+            (r, a)
+        })
+        .collect())
+}
+
+/// Why a delivery could not be re-queued.
+#[derive(Debug, PartialEq, Eq)]
+pub enum RetryOutcome {
+    Queued,
+    NotFound,
+    /// A worker is attempting it right now.
+    InFlight,
+}
+
+/// Makes one delivery due now, at the start of the ladder, whatever its status.
+pub async fn retry(conn: &mut AsyncPgConnection, subscription: Uuid, id: Uuid) -> QueryResult<RetryOutcome> {
+    let exists: Option<Option<DateTime<Utc>>> = deliveries::table
+        .filter(deliveries::id.eq(id).and(deliveries::subscription_id.eq(subscription)))
+        .select(deliveries::locked_until)
+        .first(conn)
+        .await
+        .optional()?;
+    let Some(_) = exists else {
+        return Ok(RetryOutcome::NotFound);
+    };
+    let n = diesel::sql_query(
+        "UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = now(), completed_at = NULL, \
+         updated_at = now() WHERE id = $1 AND subscription_id = $2 \
+         AND (locked_until IS NULL OR locked_until < now())",
+    )
+    .bind::<SqlUuid, _>(id)
+    .bind::<SqlUuid, _>(subscription)
+    .execute(conn)
+    .await?;
+    Ok(if n > 0 { RetryOutcome::Queued } else { RetryOutcome::InFlight })
+}
+
+/// Makes every delivery of `subscription` created at or after `since` that has not succeeded
+/// due now, at the start of the ladder. Returns how many.
+pub async fn recover(conn: &mut AsyncPgConnection, subscription: Uuid, since: DateTime<Utc>) -> QueryResult<usize> {
+    diesel::sql_query(
+        "UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = now(), completed_at = NULL, \
+         updated_at = now() WHERE subscription_id = $1 AND created_at >= $2 AND status <> 'succeeded' \
+         AND (locked_until IS NULL OR locked_until < now())",
+    )
+    .bind::<SqlUuid, _>(subscription)
+    .bind::<Timestamptz, _>(since)
+    .execute(conn)
+    .await
+}
+
+/// The delivery `id` of `subscription`, for the retry response.
+pub async fn find(conn: &mut AsyncPgConnection, subscription: Uuid, id: Uuid) -> QueryResult<Option<DeliveryRow>> {
+    deliveries::table
+        .filter(deliveries::id.eq(id).and(deliveries::subscription_id.eq(subscription)))
+        .select(DeliveryRow::as_select())
+        .first(conn)
+        .await
+        .optional()
+}

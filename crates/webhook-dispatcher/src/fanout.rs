@@ -1,0 +1,304 @@
+//! Fan-out: each employee or group event becomes one delivery per enabled subscription of its
+//! application that wants its type, recorded idempotently (`ON CONFLICT (event_id,
+//! subscription_id) DO NOTHING`), so a redelivered event never fans out twice. The body is
+//! rendered once per event and stored once.
+//!
+//! Handlers run concurrently; their events meet in a [`Writer`] that fans out whatever arrived
+//! together in one transaction (a group commit) and claims the new deliveries in that same
+//! transaction, so they go to the delivery loop at once; each handler acks after the commit.
+
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use diesel_async::AsyncConnection;
+use lapin::message::Delivery;
+use prost::Message;
+use serde_json::{Value, json};
+use uapi_events::model::Employee;
+use uapi_events::v1::{EmployeeEvent, GroupEvent};
+use uapi_platform::consumer::HandleError;
+use uapi_platform::db::PgPool;
+use uuid::Uuid;
+
+use crate::db::deliveries::{self, EventBody, NewDelivery};
+use crate::db::subscriptions;
+use crate::delivery::Dispatcher;
+
+/// An event ready to fan out.
+#[derive(Debug, Clone)]
+pub struct Rendered {
+    pub event_id: Uuid,
+    pub application_id: Uuid,
+    pub event_type: String,
+    pub entity_id: String,
+    pub version: i64,
+    /// The webhook body, exactly as it will be signed and sent.
+    pub body: String,
+}
+
+fn permanent(what: impl std::fmt::Display) -> HandleError {
+    HandleError::Permanent(what.to_string())
+}
+
+fn uuid(field: &str, s: &str) -> Result<Uuid, HandleError> {
+    Uuid::parse_str(s).map_err(|_| permanent(format!("{field} is not a UUID: {s:?}")))
+}
+
+fn timestamp(t: Option<&prost_types::Timestamp>) -> Option<String> {
+    t.and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
+        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+}
+
+/// Renders an event from its routing key and protobuf body into the contract's webhook body.
+pub fn render(routing_key: &str, body: &[u8]) -> Result<Rendered, HandleError> {
+    if routing_key.starts_with("group.") {
+        let e = GroupEvent::decode(body).map_err(|e| permanent(format!("undecodable GroupEvent: {e}")))?;
+        let tenant = e.tenant.as_ref().ok_or_else(|| permanent("GroupEvent without tenant"))?;
+        let g = e.group.as_ref().ok_or_else(|| permanent("GroupEvent without group"))?;
+        let data = json!({
+            "id": g.id, "remoteId": g.remote_id, "name": g.name, "memberIds": g.member_ids,
+            "createdAt": timestamp(g.created_at.as_ref()), "updatedAt": timestamp(g.updated_at.as_ref()),
+            "deletedAt": timestamp(g.deleted_at.as_ref()),
+        });
+        let head =
+            Head { id: &e.event_id, kind: &e.event_type, occurred_at: e.occurred_at.as_ref(), version: e.version };
+        return finish(head, tenant, "group", &g.id, &e.changed_fields, data);
+    }
+    let e = EmployeeEvent::decode(body).map_err(|e| permanent(format!("undecodable EmployeeEvent: {e}")))?;
+    let tenant = e.tenant.as_ref().ok_or_else(|| permanent("EmployeeEvent without tenant"))?;
+    let proto = e.employee.as_ref().ok_or_else(|| permanent("EmployeeEvent without employee"))?;
+    let employee = Employee::from(proto);
+    let data = serde_json::to_value(&employee).map_err(|e| permanent(e.to_string()))?;
+    let head = Head { id: &e.event_id, kind: &e.event_type, occurred_at: e.occurred_at.as_ref(), version: e.version };
+    finish(head, tenant, "employee", &employee.id, &e.changed_fields, data)
+}
+
+struct Head<'a> {
+    id: &'a str,
+    kind: &'a str,
+    occurred_at: Option<&'a prost_types::Timestamp>,
+    version: u64,
+}
+
+fn finish(
+    head: Head<'_>,
+    tenant: &uapi_events::v1::Tenant,
+    entity_type: &str,
+    entity_id: &str,
+    changed: &[String],
+    data: Value,
+) -> Result<Rendered, HandleError> {
+    let event_id = uuid("event_id", head.id)?;
+    let application_id = uuid("application_id", &tenant.application_id)?;
+    let version = i64::try_from(head.version).map_err(|_| permanent("version out of range"))?;
+    if !crate::events::is_known(head.kind) || head.kind == "*" {
+        return Err(permanent(format!("unknown event type {:?}", head.kind)));
+    }
+    let body = json!({
+        "eventId": event_id,
+        "eventType": head.kind,
+        "unifiedApi": "hris",
+        "serviceId": tenant.service_id,
+        "consumerId": tenant.consumer_id,
+        "connectionId": tenant.connection_id,
+        "entityId": entity_id,
+        "entityType": entity_type,
+        "occurred_at": timestamp(head.occurred_at),
+        "version": version,
+        "changedFields": changed,
+        "data": data,
+    });
+    Ok(Rendered {
+        event_id,
+        application_id,
+        event_type: head.kind.to_owned(),
+        entity_id: entity_id.to_owned(),
+        version,
+        body: body.to_string(),
+    })
+}
+
+pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), HandleError> {
+    let rendered = render(delivery.routing_key.as_str(), &delivery.data)?;
+    writer.write(rendered).await
+}
+
+type Ticket = (Rendered, tokio::sync::oneshot::Sender<Result<(), HandleError>>);
+
+/// Collects events from concurrent handlers and fans them out in batches.
+#[derive(Clone)]
+pub struct Writer {
+    tx: tokio::sync::mpsc::Sender<Ticket>,
+}
+
+/// Events fanned out in one transaction at most.
+const BATCH: usize = 64;
+
+impl Writer {
+    /// Starts the writer task; it ends when every `Writer` clone is dropped.
+    pub fn start(pool: PgPool, dispatcher: Dispatcher) -> Self {
+        let (tx, rx) = tokio::sync::mpsc::channel(BATCH * 4);
+        tokio::spawn(write_batches(pool, dispatcher, rx));
+        Self { tx }
+    }
+
+    /// Resolves once the event's deliveries are committed.
+    pub async fn write(&self, event: Rendered) -> Result<(), HandleError> {
+        let (done, wait) = tokio::sync::oneshot::channel();
+        self.tx.send((event, done)).await.map_err(|_| HandleError::Unavailable("fan-out writer stopped".into()))?;
+        wait.await.unwrap_or_else(|_| Err(HandleError::Unavailable("fan-out writer stopped".into())))
+    }
+}
+
+async fn write_batches(pool: PgPool, dispatcher: Dispatcher, mut rx: tokio::sync::mpsc::Receiver<Ticket>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(t) => batch.push(t),
+                Err(_) => break,
+            }
+        }
+        let events: Vec<Rendered> = batch.iter().map(|(e, _)| e.clone()).collect();
+        match fan_out(&pool, &dispatcher, &events).await {
+            Ok(()) => {
+                for (_, done) in batch {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            // One bad event must not fail its neighbours: retry each alone and report each result.
+            Err(_) if batch.len() > 1 => {
+                for (event, done) in batch {
+                    let _ = done.send(fan_out(&pool, &dispatcher, std::slice::from_ref(&event)).await);
+                }
+            }
+            Err(e) => {
+                for (_, done) in batch {
+                    let _ = done.send(Err(clone_error(&e)));
+                }
+            }
+        }
+    }
+}
+
+fn clone_error(e: &HandleError) -> HandleError {
+    match e {
+        HandleError::Unavailable(m) => HandleError::Unavailable(m.clone()),
+        HandleError::Transient(m) => HandleError::Transient(m.clone()),
+        HandleError::Permanent(m) => HandleError::Permanent(m.clone()),
+    }
+}
+
+/// One transaction: the bodies, a delivery per matching subscription, and the claim of those
+/// the delivery loop can start now.
+async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) -> Result<(), HandleError> {
+    let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
+    let mut slots = dispatcher.lock_slots().await;
+    let limits = slots.limits(dispatcher.settings());
+    let lease = dispatcher.settings().lease();
+    let claimed = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let mut apps: Vec<Uuid> = events.iter().map(|e| e.application_id).collect();
+            apps.sort_unstable();
+            apps.dedup();
+            let subs = subscriptions::enabled_of(conn, &apps).await?;
+            let bodies: Vec<EventBody> = events
+                .iter()
+                .map(|e| EventBody {
+                    event_id: e.event_id,
+                    application_id: e.application_id,
+                    event_type: e.event_type.clone(),
+                    body: e.body.clone(),
+                })
+                .collect();
+            let mut new = Vec::new();
+            for e in events {
+                for (sub, app, types) in &subs {
+                    if *app == e.application_id && types.iter().any(|t| t == "*" || *t == e.event_type) {
+                        new.push(NewDelivery {
+                            id: Uuid::now_v7(),
+                            subscription_id: *sub,
+                            event_id: e.event_id,
+                            event_type: e.event_type.clone(),
+                            entity_id: e.entity_id.clone(),
+                            version: e.version,
+                        });
+                    }
+                }
+            }
+            let created = deliveries::insert_fanout(conn, &bodies, &new).await?;
+            if created.is_empty() {
+                return Ok((Vec::new(), 0));
+            }
+            let claimed = deliveries::claim(conn, limits.with_only(&created, lease)).await?;
+            Ok((claimed, created.len()))
+        })
+        .await
+        .map_err(HandleError::from_query)?;
+    let (claimed, created) = claimed;
+    dispatcher.metrics().fanned_out(created);
+    if claimed.len() < created {
+        dispatcher.note_backlog();
+    }
+    let claimed = slots.register(claimed);
+    drop(slots);
+    dispatcher.start(claimed);
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uapi_events::v1;
+
+    #[test]
+    fn employee_events_render_to_the_contract_body() {
+        let id = Uuid::now_v7().to_string();
+        let event = EmployeeEvent {
+            event_id: id.clone(),
+            event_type: "employee.updated".into(),
+            tenant: Some(v1::Tenant {
+                application_id: Uuid::now_v7().to_string(),
+                consumer_id: "c".into(),
+                connection_id: "k".into(),
+                service_id: "okta-scim".into(),
+            }),
+            occurred_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
+            version: 2,
+            changed_fields: vec!["employmentStatus".into()],
+            employee: Some(v1::Employee { id: "e1".into(), version: 2, ..Default::default() }),
+        };
+        let r = render("employee.updated", &event.encode_to_vec()).expect("renders");
+        let body: Value = serde_json::from_str(&r.body).expect("json");
+        let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "eventId",
+                "eventType",
+                "unifiedApi",
+                "serviceId",
+                "consumerId",
+                "connectionId",
+                "entityId",
+                "entityType",
+                "occurred_at",
+                "version",
+                "changedFields",
+                "data"
+            ]
+        );
+        assert_eq!(body["eventId"], id);
+        assert_eq!(body["unifiedApi"], "hris");
+        assert_eq!(body["entityType"], "employee");
+        assert_eq!(body["entityId"], "e1");
+        assert_eq!(body["occurred_at"], "2023-11-14T22:13:20.000Z");
+        assert_eq!(body["data"]["id"], "e1");
+        assert_eq!(body["version"], 2);
+    }
+
+    #[test]
+    fn garbage_is_permanent() {
+        assert!(matches!(render("employee.created", b"\xff\xff"), Err(HandleError::Permanent(_))));
+    }
+}

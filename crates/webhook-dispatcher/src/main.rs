@@ -1,0 +1,30 @@
+//! `webhook-dispatcher [serve [--role api|worker|all] | migrate]`
+
+use uapi_platform::config::Sources;
+use uapi_platform::service::{self, Service};
+use uapi_webhook_dispatcher::config::Settings;
+use uapi_webhook_dispatcher::startup::{Application, SERVICE, role_flag};
+use uapi_webhook_dispatcher::{MIGRATION_LOCK, MIGRATIONS};
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let command = service::command();
+    let mut settings = Settings::load(Sources { file: Some(format!("config/{SERVICE}")), env: None })?;
+    if let Some(role) = role_flag(args.get(1..).unwrap_or_default())? {
+        settings.dispatcher.role = role;
+    }
+    let service = Service {
+        name: SERVICE,
+        telemetry: &settings.telemetry,
+        database: &settings.database,
+        migrations: MIGRATIONS,
+        migration_lock: MIGRATION_LOCK,
+    };
+    service::run(service, &command, |stop| async {
+        let app = Application::build(&settings)?;
+        tracing::info!(port = app.port(), role = ?settings.dispatcher.role, "{SERVICE} listening");
+        app.run_until(stop).await
+    })
+    .await
+}

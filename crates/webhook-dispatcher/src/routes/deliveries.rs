@@ -1,0 +1,151 @@
+//! The delivery log of a subscription, retrying one delivery and recovering all since a time.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use uapi_platform::auth::AppPrincipal;
+use uapi_platform::error::ApiResult;
+use uapi_platform::pagination::{self, PageQuery};
+use uapi_platform::problem::Problem;
+use uuid::Uuid;
+
+use super::webhooks::owned;
+use crate::db::deliveries::{self, Attempt, DeliveryRow, RetryOutcome};
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/webhooks/{id}/deliveries", web::get().to(list))
+        .route("/api/webhooks/{id}/deliveries/{delivery_id}/retry", web::post().to(retry))
+        .route("/api/webhooks/{id}/recover", web::post().to(recover));
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct AttemptView {
+    attempted_at: DateTime<Utc>,
+    status_code: Option<i32>,
+    latency_ms: i32,
+    error: Option<String>,
+    response_body: Option<String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DeliveryView {
+    id: Uuid,
+    webhook_id: Uuid,
+    event_id: Uuid,
+    event_type: String,
+    entity_id: String,
+    version: i64,
+    status: String,
+    attempt_count: i32,
+    /// When the next attempt is due (pending deliveries only).
+    next_attempt_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    completed_at: Option<DateTime<Utc>>,
+    attempts: Vec<AttemptView>,
+}
+
+impl DeliveryView {
+    fn of(d: DeliveryRow, attempts: Vec<Attempt>) -> Self {
+        Self {
+            id: d.id,
+            webhook_id: d.subscription_id,
+            event_id: d.event_id,
+            event_type: d.event_type,
+            entity_id: d.entity_id,
+            version: d.version,
+            next_attempt_at: (d.status == deliveries::PENDING).then_some(d.next_attempt_at),
+            status: d.status,
+            attempt_count: d.attempt_count,
+            created_at: d.created_at,
+            updated_at: d.updated_at,
+            completed_at: d.completed_at,
+            attempts: attempts
+                .into_iter()
+                .map(|a| AttemptView {
+                    attempted_at: a.attempted_at,
+                    status_code: a.status_code,
+                    latency_ms: a.latency_ms,
+                    error: a.error,
+                    response_body: a.response_body,
+                })
+                .collect(),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ListQuery {
+    cursor: Option<String>,
+    limit: Option<i64>,
+    status: Option<String>,
+}
+
+async fn list(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    query: web::Query<ListQuery>,
+) -> ApiResult<HttpResponse> {
+    let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.parse()?;
+    let status = match query.status.as_deref() {
+        None | Some("") => None,
+        Some(s @ (deliveries::PENDING | deliveries::SUCCEEDED | deliveries::FAILED)) => Some(s),
+        Some(_) => return Err(Problem::bad_request("status must be pending, succeeded or failed").into()),
+    };
+    let sub = owned(&state, &who, *id).await?;
+    let mut conn = state.pool.get().await?;
+    let rows = deliveries::list(&mut conn, sub.id, status, page).await?;
+    Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |(d, _)| d.id, |(d, a)| DeliveryView::of(d, a))))
+}
+
+async fn retry(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    path: web::Path<(Uuid, Uuid)>,
+) -> ApiResult<HttpResponse> {
+    let (id, delivery_id) = path.into_inner();
+    let sub = owned(&state, &who, id).await?;
+    let mut conn = state.pool.get().await?;
+    match deliveries::retry(&mut conn, sub.id, delivery_id).await? {
+        RetryOutcome::NotFound => Err(Problem::not_found(format!("delivery {delivery_id} not found")).into()),
+        RetryOutcome::InFlight => {
+            Err(Problem::conflict("the delivery is being attempted right now; retry after it finishes").into())
+        }
+        RetryOutcome::Queued => {
+            let d = deliveries::find(&mut conn, sub.id, delivery_id)
+                .await?
+                .ok_or_else(|| Problem::not_found(format!("delivery {delivery_id} not found")))?;
+            Ok(HttpResponse::Accepted().json(DeliveryView::of(d, Vec::new())))
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RecoverBody {
+    since: Option<String>,
+}
+
+/// Re-queues every delivery created since `since` that has not succeeded (failed ones and
+/// pending ones in backoff), due now at the start of the retry ladder.
+async fn recover(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<RecoverBody>,
+) -> ApiResult<HttpResponse> {
+    let since = body.since.as_deref().ok_or_else(|| Problem::validation("`since` is required (RFC 3339)"))?;
+    let since = DateTime::parse_from_rfc3339(since)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| Problem::validation("`since` must be an RFC 3339 timestamp, e.g. 2026-01-31T12:00:00Z"))?;
+    let sub = owned(&state, &who, *id).await?;
+    let mut conn = state.pool.get().await?;
+    let n = deliveries::recover(&mut conn, sub.id, since).await?;
+    Ok(HttpResponse::Accepted().json(json!({ "requeued": n, "since": since })))
+}

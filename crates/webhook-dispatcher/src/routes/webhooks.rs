@@ -1,0 +1,229 @@
+//! Subscriptions: create, list, get, update, delete, rotate the secret.
+
+use actix_web::{HttpResponse, web};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use uapi_platform::auth::AppPrincipal;
+use uapi_platform::error::{ApiError, ApiResult};
+use uapi_platform::pagination::{self, PageQuery};
+use uapi_platform::problem::Problem;
+use uuid::Uuid;
+
+use crate::db::subscriptions::{self, DISABLED, ENABLED, Subscription};
+use crate::signature;
+use crate::state::AppState;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/webhooks", web::post().to(create))
+        .route("/api/webhooks", web::get().to(list))
+        .route("/api/webhooks/{id}", web::get().to(get))
+        .route("/api/webhooks/{id}", web::patch().to(update))
+        .route("/api/webhooks/{id}", web::delete().to(delete))
+        .route("/api/webhooks/{id}/rotate-secret", web::post().to(rotate_secret));
+}
+
+/// A subscription as the API shows it; `secret` only in the answers to create and rotate.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookView {
+    id: Uuid,
+    unified_api: String,
+    delivery_url: String,
+    events: Vec<String>,
+    status: String,
+    disabled_reason: Option<String>,
+    disabled_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret: Option<String>,
+}
+
+impl WebhookView {
+    fn of(s: Subscription, with_secret: bool) -> Self {
+        Self {
+            id: s.id,
+            unified_api: s.unified_api,
+            delivery_url: s.delivery_url,
+            events: s.events,
+            status: s.status,
+            disabled_reason: s.disabled_reason,
+            disabled_at: s.disabled_at,
+            created_at: s.created_at,
+            updated_at: s.updated_at,
+            secret: with_secret.then_some(s.secret),
+        }
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct CreateWebhook {
+    unified_api: Option<String>,
+    delivery_url: Option<String>,
+    events: Option<Vec<String>>,
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct UpdateWebhook {
+    delivery_url: Option<String>,
+    events: Option<Vec<String>>,
+    status: Option<String>,
+}
+
+/// The event list, validated and normalized: known types, no duplicates, `*` alone.
+fn events(events: &[String]) -> Result<Vec<String>, Problem> {
+    if events.is_empty() {
+        return Err(Problem::validation("`events` must list at least one event type, or [\"*\"] for all"));
+    }
+    let mut out: Vec<String> = Vec::new();
+    for e in events {
+        let e = e.trim();
+        if !crate::events::is_known(e) {
+            return Err(Problem::validation(format!(
+                "`events`: unknown event type {e:?}; known: employee.created, employee.updated, employee.deleted, \
+                 group.created, group.updated, group.deleted, *"
+            )));
+        }
+        if !out.iter().any(|o| o == e) {
+            out.push(e.to_owned());
+        }
+    }
+    if out.iter().any(|e| e == "*") {
+        return Ok(vec!["*".to_owned()]);
+    }
+    Ok(out)
+}
+
+fn status(s: &str) -> Result<String, Problem> {
+    match s {
+        ENABLED | DISABLED => Ok(s.to_owned()),
+        other => Err(Problem::validation(format!("`status` must be Enabled or Disabled, not {other:?}"))),
+    }
+}
+
+async fn delivery_url(state: &AppState, raw: &str) -> Result<String, Problem> {
+    if raw.len() > 2048 {
+        return Err(Problem::validation("`deliveryUrl` must be at most 2048 characters"));
+    }
+    let url = state.policy.check(raw).await.map_err(|e| Problem::validation(e.to_string()))?;
+    Ok(url.to_string())
+}
+
+async fn create(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    body: web::Json<CreateWebhook>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let unified_api = body.unified_api.unwrap_or_else(|| "HRIS".to_owned());
+    if !unified_api.eq_ignore_ascii_case("hris") {
+        return Err(Problem::validation("`unifiedApi` must be HRIS").into());
+    }
+    let raw_url = body.delivery_url.ok_or_else(|| Problem::validation("`deliveryUrl` is required"))?;
+    let events = events(body.events.as_deref().unwrap_or(&["*".to_owned()]))?;
+    let status = status(body.status.as_deref().unwrap_or(ENABLED))?;
+    let delivery_url = delivery_url(&state, &raw_url).await?;
+    let now = crate::db::now();
+    let sub = Subscription {
+        id: Uuid::now_v7(),
+        application_id: who.application_id,
+        unified_api: "HRIS".to_owned(),
+        delivery_url,
+        events,
+        status: status.clone(),
+        secret: signature::new_secret(),
+        previous_secret: None,
+        previous_secret_expires_at: None,
+        disabled_reason: (status == DISABLED).then(|| "disabled on creation".to_owned()),
+        disabled_at: (status == DISABLED).then_some(now),
+        failing_since: None,
+        last_success_at: None,
+        created_at: now,
+        updated_at: now,
+    };
+    let mut conn = state.pool.get().await?;
+    subscriptions::insert(&mut conn, &sub).await?;
+    Ok(HttpResponse::Created().json(WebhookView::of(sub, true)))
+}
+
+async fn list(who: AppPrincipal, state: web::Data<AppState>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+    let page = query.parse()?;
+    let mut conn = state.pool.get().await?;
+    let rows = subscriptions::list(&mut conn, who.application_id, page).await?;
+    Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |s| s.id, |s| WebhookView::of(s, false))))
+}
+
+pub(crate) fn not_found(id: Uuid) -> ApiError {
+    Problem::not_found(format!("webhook {id} not found")).into()
+}
+
+/// The caller's subscription `id`, or 404.
+pub(crate) async fn owned(state: &AppState, who: &AppPrincipal, id: Uuid) -> ApiResult<Subscription> {
+    let mut conn = state.pool.get().await?;
+    subscriptions::find(&mut conn, who.application_id, id).await?.ok_or_else(|| not_found(id))
+}
+
+async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let sub = owned(&state, &who, *id).await?;
+    Ok(HttpResponse::Ok().json(WebhookView::of(sub, false)))
+}
+
+async fn update(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+    body: web::Json<UpdateWebhook>,
+) -> ApiResult<HttpResponse> {
+    let body = body.into_inner();
+    let mut sub = owned(&state, &who, *id).await?;
+    if let Some(e) = &body.events {
+        sub.events = events(e)?;
+    }
+    if let Some(raw) = &body.delivery_url {
+        sub.delivery_url = delivery_url(&state, raw).await?;
+    }
+    if let Some(s) = &body.status {
+        let s = status(s)?;
+        if s == ENABLED && sub.status == DISABLED {
+            sub.disabled_reason = None;
+            sub.disabled_at = None;
+            sub.failing_since = None;
+        } else if s == DISABLED && sub.status == ENABLED {
+            sub.disabled_reason = Some("disabled through the API".to_owned());
+            sub.disabled_at = Some(crate::db::now());
+        }
+        sub.status = s;
+    }
+    sub.updated_at = crate::db::now();
+    let mut conn = state.pool.get().await?;
+    if !subscriptions::update(&mut conn, &sub).await? {
+        return Err(not_found(sub.id));
+    }
+    Ok(HttpResponse::Ok().json(WebhookView::of(sub, false)))
+}
+
+async fn delete(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    if !subscriptions::delete(&mut conn, who.application_id, *id).await? {
+        return Err(not_found(*id));
+    }
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// A new secret; the previous one keeps signing (a second signature) for the grace period.
+async fn rotate_secret(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+    let mut sub = owned(&state, &who, *id).await?;
+    let now = crate::db::now();
+    let grace = chrono::Duration::from_std(state.secret_grace).unwrap_or_default();
+    sub.previous_secret = Some(std::mem::replace(&mut sub.secret, signature::new_secret()));
+    sub.previous_secret_expires_at = Some(now + grace);
+    sub.updated_at = now;
+    let mut conn = state.pool.get().await?;
+    if !subscriptions::update(&mut conn, &sub).await? {
+        return Err(not_found(sub.id));
+    }
+    Ok(HttpResponse::Ok().json(WebhookView::of(sub, true)))
+}

@@ -1,0 +1,15 @@
+//! What handlers share, registered once as `web::Data`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use uapi_platform::db::PgPool;
+
+use crate::ssrf::TargetPolicy;
+
+pub struct AppState {
+    pub pool: PgPool,
+    pub policy: Arc<TargetPolicy>,
+    /// How long a rotated-away secret keeps signing.
+    pub secret_grace: Duration,
+}

@@ -1,0 +1,81 @@
+//! Isolation: a hanging endpoint never delays a healthy one, a dead endpoint's breaker opens,
+//! and two workers on one queue deliver each event once.
+
+use std::collections::{HashMap, HashSet};
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use crate::helpers::{employee_event, spawn_app_with};
+use crate::receiver::{Receiver, Reply};
+
+#[tokio::test]
+async fn a_hanging_endpoint_never_delays_a_healthy_one() {
+    let app = spawn_app_with(&[("UAPI_WEBHOOKS__MAX_IN_FLIGHT_PER_ENDPOINT", "4")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let hanging = Receiver::start(|_| Reply::Hang(Duration::from_millis(2500)));
+    let healthy = Receiver::always(200);
+    app.create_webhook(&token, &hanging.url, &["*"]).await;
+    app.create_webhook(&token, &healthy.url, &["*"]).await;
+    let mut published = HashMap::new();
+    for i in 0..30 {
+        let event = employee_event(application, &format!("emp-{i}"), 1, "employee.created");
+        published.insert(event.event_id.clone(), Instant::now());
+        app.publish(&event).await;
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let hits = healthy.wait_hits(30, Duration::from_secs(10)).await;
+    let mut latencies: Vec<Duration> =
+        hits.iter().map(|h| h.at.duration_since(published[h.header("webhook-id")])).collect();
+    latencies.sort();
+    let (p50, max) = (latencies[latencies.len() / 2], latencies[latencies.len() - 1]);
+    assert!(p50 < Duration::from_millis(250), "healthy p50 {p50:?}");
+    assert!(max < Duration::from_millis(1000), "healthy max {max:?}");
+    // The hanging endpoint never had more than its bound in flight.
+    assert!(hanging.hits().len() <= 4, "{} attempts in flight to the hanging endpoint", hanging.hits().len());
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_dead_endpoints_breaker_holds_its_retries_back() {
+    let app = spawn_app_with(&[("UAPI_WEBHOOKS__BREAKER_FAILURES", "3")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let dead_port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
+    let dead = app.create_webhook(&token, &format!("http://127.0.0.1:{dead_port}/gone"), &["*"]).await;
+    let healthy = Receiver::always(200);
+    app.create_webhook(&token, &healthy.url, &["*"]).await;
+    for i in 0..10 {
+        app.publish(&employee_event(application, &format!("emp-{i}"), 1, "employee.created")).await;
+    }
+    healthy.wait_hits(10, Duration::from_secs(10)).await;
+    // The ladder would retry every 0.2 s; the open breaker stops that for its cool-down.
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let log = app.deliveries(&token, dead["id"].as_str().expect("id"), None).await;
+    let attempts: i64 = log.iter().map(|d| d["attemptCount"].as_i64().expect("count")).sum();
+    assert_eq!(log.len(), 10);
+    assert!(attempts <= 10, "{attempts} attempts to a dead endpoint in 1.5 s");
+    assert!(log.iter().all(|d| d["status"] == "pending"));
+    assert!(log[0]["attempts"][0]["error"].as_str().is_some_and(|e| !e.is_empty()));
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn two_workers_on_one_queue_deliver_each_event_once() {
+    let mut app = spawn_app_with(&[]).await;
+    app.spawn_sibling(&[("UAPI_DISPATCHER__ROLE", "worker")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let rx = Receiver::start(|_| Reply::Hang(Duration::from_millis(5)));
+    app.create_webhook(&token, &rx.url, &["*"]).await;
+    for i in 0..150 {
+        app.publish(&employee_event(application, &format!("emp-{i}"), 1, "employee.created")).await;
+    }
+    let hits = rx.wait_hits(150, Duration::from_secs(20)).await;
+    tokio::time::sleep(Duration::from_millis(700)).await;
+    let hits = if rx.hits().len() > hits.len() { rx.hits() } else { hits };
+    let ids: HashSet<&str> = hits.iter().map(|h| h.header("webhook-id")).collect();
+    assert_eq!((hits.len(), ids.len()), (150, 150), "every event delivered exactly once");
+    app.shutdown().await;
+}

@@ -1,0 +1,9 @@
+//! webhook-dispatcher integration tests against the real Postgres and RabbitMQ, with receivers
+//! on 127.0.0.1 inside the test: one binary, one database, exchange and queue per test.
+
+mod api;
+mod delivery;
+mod helpers;
+mod isolation;
+mod process;
+mod receiver;
