@@ -20,7 +20,7 @@ async fn broker_outage_loses_nothing() {
     let proxy = TcpProxy::start(&target).await.expect("proxy");
     let mut via_proxy = amqp.clone();
     via_proxy.set_port(Some(proxy.port)).expect("port");
-    let stack = Stack::start(StackOptions { amqp_url: Some(via_proxy.to_string()) }).await;
+    let stack = Stack::start(StackOptions { amqp_url: Some(via_proxy.to_string()), ..Default::default() }).await;
     let t = stack.tenant("Acme").await;
 
     let mut expected: HashMap<String, (u64, bool)> = HashMap::new();

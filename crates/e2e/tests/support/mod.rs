@@ -21,6 +21,8 @@ const SCIM_TOKEN_KEY: &str = "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
 pub struct StackOptions {
     /// RabbitMQ URL the services use (a proxy in outage tests); the real one by default.
     pub amqp_url: Option<String>,
+    /// Also run webhook-dispatcher (API and worker, loopback targets allowed).
+    pub webhooks: bool,
 }
 
 pub struct Stack {
@@ -28,6 +30,8 @@ pub struct Stack {
     pub control_plane: String,
     pub scim: String,
     pub store: String,
+    /// webhook-dispatcher's base URL, when started with `StackOptions::webhooks`.
+    pub webhooks: Option<String>,
     pub exchange: String,
     queues: Vec<String>,
     stop: CancellationToken,
@@ -42,6 +46,8 @@ fn env(pairs: Vec<(&str, String)>) -> Sources {
 
 /// A consumer with an Okta SCIM connection, created through the public APIs.
 pub struct Tenant {
+    /// An application-scope token (consumers and webhooks APIs).
+    pub app_token: String,
     pub consumer_id: String,
     pub consumer_token: String,
     pub base_url: String,
@@ -103,7 +109,8 @@ impl Stack {
         let cp_app = uapi_control_plane::startup::Application::build(&cp_settings).expect("control-plane");
 
         let mut store_env = common(&store_db);
-        store_env.extend([("UAPI_AUTH__VERIFYING_KEY", verifying), ("UAPI_CONSUMER__QUEUE", store_queue.clone())]);
+        store_env.push(("UAPI_CONSUMER__QUEUE", store_queue.clone()));
+        store_env.push(("UAPI_AUTH__VERIFYING_KEY", verifying.clone()));
         let store_settings = uapi_employee_store::config::Settings::load(env(store_env)).expect("store settings");
         uapi_platform::db::migrate(&store_db.url, uapi_employee_store::MIGRATIONS, uapi_employee_store::MIGRATION_LOCK)
             .await
@@ -112,24 +119,57 @@ impl Stack {
 
         let control_plane = format!("http://127.0.0.1:{}", cp_app.port());
         let store = format!("http://127.0.0.1:{}", store_app.port());
-        let tasks = vec![
+        let mut tasks = vec![
             tokio::spawn(cp_app.run_until(stop.clone())),
             tokio::spawn(scim_app.run_until(stop.clone())),
             tokio::spawn(store_app.run_until(stop.clone())),
         ];
+        let mut dbs = vec![cp_db, scim_db, store_db];
+        let mut queues = vec![connections_queue, store_queue];
+        let mut webhooks = None;
+        if options.webhooks {
+            let db = TestDb::new().await.expect("db");
+            let queue = format!("{exchange}.webhook-dispatcher.events");
+            let mut wh_env = common(&db);
+            wh_env.extend([
+                ("UAPI_AUTH__VERIFYING_KEY", verifying.clone()),
+                ("UAPI_CONSUMER__QUEUE", queue.clone()),
+                ("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true".to_owned()),
+                ("UAPI_WEBHOOKS__POLL_INTERVAL_MS", "100".to_owned()),
+            ]);
+            let settings = uapi_webhook_dispatcher::config::Settings::load(env(wh_env)).expect("webhook settings");
+            uapi_platform::db::migrate(
+                &db.url,
+                uapi_webhook_dispatcher::MIGRATIONS,
+                uapi_webhook_dispatcher::MIGRATION_LOCK,
+            )
+            .await
+            .expect("migrate webhook-dispatcher");
+            let app = uapi_webhook_dispatcher::startup::Application::build(&settings).expect("webhook-dispatcher");
+            webhooks = Some(format!("http://127.0.0.1:{}", app.port()));
+            tasks.push(tokio::spawn(app.run_until(stop.clone())));
+            dbs.push(db);
+            queues.push(queue);
+        }
         let stack = Stack {
             client: Client::new(),
             control_plane,
             scim,
             store,
+            webhooks,
             exchange,
-            queues: vec![connections_queue, store_queue],
+            queues,
             stop,
             tasks,
-            _dbs: vec![cp_db, scim_db, store_db],
+            _dbs: dbs,
         };
-        for base in [&stack.control_plane, &stack.scim, &stack.store] {
+        for base in [&stack.control_plane, &stack.scim, &stack.store].into_iter().chain(stack.webhooks.as_ref()) {
             stack.wait_ready(base).await;
+        }
+        if stack.webhooks.is_some()
+            && let Some(queue) = stack.queues.last()
+        {
+            wait_queue(queue).await;
         }
         stack
     }
@@ -203,6 +243,7 @@ impl Stack {
             .await
             .expect("json");
         let tenant = Tenant {
+            app_token,
             consumer_id,
             consumer_token,
             base_url: connection["metadata"]["baseUrl"].as_str().expect("baseUrl").to_owned(),
@@ -277,6 +318,26 @@ impl Stack {
             uapi_test_support::delete_queue_with_dead_letters(q).await;
         }
     }
+}
+
+/// Waits until a consumer declared `queue`, so no event published from now on misses it.
+async fn wait_queue(queue: &str) {
+    use lapin::options::QueueDeclareOptions;
+    let conn = lapin::Connection::connect(&uapi_test_support::amqp_url(), lapin::ConnectionProperties::default())
+        .await
+        .expect("rabbitmq");
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        // A passive declare of a missing queue closes the channel: use a fresh one each time.
+        let ch = conn.create_channel().await.expect("channel");
+        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+        if ch.queue_declare(queue.into(), passive, lapin::types::FieldTable::default()).await.is_ok() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "queue {queue} was never declared");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let _ = conn.close(200, "ok".into()).await;
 }
 
 /// A private, auto-deleted queue on `exchange` that receives every `employee.*` event: what a test
