@@ -23,6 +23,9 @@ pub struct Urls {
     /// employee-store base URL [default: http://127.0.0.1:8082]
     #[arg(long, global = true, env = "UAPI_EMPLOYEE_STORE_URL")]
     pub employee_store_url: Option<String>,
+    /// webhook-dispatcher base URL [default: http://127.0.0.1:8083]
+    #[arg(long, global = true, env = "UAPI_WEBHOOKS_URL")]
+    pub webhooks_url: Option<String>,
 }
 
 #[derive(Subcommand)]
@@ -41,6 +44,66 @@ pub enum Command {
     /// Employees of a consumer, as Okta provisioned them.
     #[command(subcommand)]
     Employees(EmployeesCommand),
+    /// Webhook subscriptions of your application, their deliveries, and a local receiver.
+    #[command(subcommand)]
+    Webhooks(WebhooksCommand),
+}
+
+#[derive(Subcommand)]
+pub enum WebhooksCommand {
+    /// Subscribe an endpoint; prints the subscription and its signing secret (shown once).
+    Create {
+        /// Where to POST the events (http or https).
+        #[arg(long)]
+        url: String,
+        /// Comma-separated event types, e.g. employee.created,employee.updated, or * for all.
+        #[arg(long, default_value = "*")]
+        events: String,
+        /// Create it disabled.
+        #[arg(long)]
+        disabled: bool,
+    },
+    List(PageArgs),
+    Get {
+        id: String,
+    },
+    Delete {
+        id: String,
+    },
+    /// A new signing secret; the previous one keeps signing during the grace period.
+    RotateSecret {
+        id: String,
+    },
+    /// The delivery log of a subscription, with every attempt.
+    Deliveries {
+        id: String,
+        /// pending, succeeded or failed.
+        #[arg(long)]
+        status: Option<String>,
+        #[command(flatten)]
+        page: PageArgs,
+    },
+    /// Attempt one delivery again now.
+    Retry {
+        id: String,
+        delivery_id: String,
+    },
+    /// Re-queue every delivery since a time that has not succeeded.
+    Recover {
+        id: String,
+        /// RFC 3339 time, e.g. 2026-01-31T12:00:00Z.
+        #[arg(long)]
+        since: String,
+    },
+    /// Run a local receiver that verifies each webhook's signature and prints the event.
+    Listen {
+        /// Port on 127.0.0.1 to listen on.
+        #[arg(long, default_value_t = 8090)]
+        port: u16,
+        /// The subscription's signing secret (whsec_…).
+        #[arg(long, env = "UAPI_WEBHOOK_SECRET", hide_env_values = true)]
+        secret: String,
+    },
 }
 
 #[derive(Subcommand)]

@@ -13,6 +13,7 @@ use crate::error::CliError;
 pub struct Profile {
     pub control_plane_url: Option<String>,
     pub employee_store_url: Option<String>,
+    pub webhooks_url: Option<String>,
     pub application_id: Option<String>,
     pub api_key: Option<String>,
     pub application_token: Option<CachedToken>,

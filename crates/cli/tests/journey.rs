@@ -10,12 +10,13 @@ use uapi_test_support::TestDb;
 
 const ADMIN_TOKEN: &str = "journey-admin-token-0123456789";
 
-/// The three services as real processes, on free ports, with their own databases, one exchange
+/// The four services as real processes, on free ports, with their own databases, one exchange
 /// and queue names unique to this test.
 struct System {
     children: Vec<Child>,
     control_plane: String,
     employee_store: String,
+    webhooks: String,
     exchange: String,
     queues: Vec<String>,
 }
@@ -48,14 +49,15 @@ async fn wait_listening(port: u16, name: &str) {
     }
 }
 
-async fn start_system(dbs: &[TestDb; 3]) -> System {
+async fn start_system(dbs: &[TestDb; 4]) -> System {
     let (signing, verifying) = uapi_platform::auth::generate_keypair();
     let exchange = uapi_test_support::unique_name("test.events");
     let connections_queue = format!("{exchange}.connections");
     let store_queue = format!("{exchange}.store");
-    let ports = [free_port(), free_port(), free_port()];
+    let webhooks_queue = format!("{exchange}.webhooks");
+    let ports = [free_port(), free_port(), free_port(), free_port()];
     let scim_url = format!("http://127.0.0.1:{}", ports[1]);
-    let services = ["control-plane", "scim-ingress", "employee-store"];
+    let services = ["control-plane", "scim-ingress", "employee-store", "webhook-dispatcher"];
     let mut children = Vec::new();
     for (i, name) in services.iter().enumerate() {
         let command = |arg: &str| {
@@ -67,7 +69,8 @@ async fn start_system(dbs: &[TestDb; 3]) -> System {
                 .env("UAPI_AMQP__EXCHANGE", &exchange)
                 .env("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", &connections_queue)
                 .env("UAPI_CONNECTIONS__QUEUE", &connections_queue)
-                .env("UAPI_CONSUMER__QUEUE", &store_queue)
+                .env("UAPI_CONSUMER__QUEUE", if *name == "webhook-dispatcher" { &webhooks_queue } else { &store_queue })
+                .env("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
                 .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
                 .env("UAPI_AUTH__SIGNING_KEY", &signing)
                 .env("UAPI_AUTH__VERIFYING_KEY", &verifying)
@@ -87,8 +90,9 @@ async fn start_system(dbs: &[TestDb; 3]) -> System {
         children,
         control_plane: format!("http://127.0.0.1:{}", ports[0]),
         employee_store: format!("http://127.0.0.1:{}", ports[2]),
+        webhooks: format!("http://127.0.0.1:{}", ports[3]),
         exchange,
-        queues: vec![connections_queue, store_queue],
+        queues: vec![connections_queue, store_queue, webhooks_queue],
     }
 }
 
@@ -96,6 +100,7 @@ struct Uapi {
     config_dir: PathBuf,
     url: String,
     store: String,
+    webhooks: String,
 }
 
 impl Uapi {
@@ -105,6 +110,7 @@ impl Uapi {
             .env("UAPI_CONFIG_DIR", &self.config_dir)
             .env("UAPI_CONTROL_PLANE_URL", &self.url)
             .env("UAPI_EMPLOYEE_STORE_URL", &self.store)
+            .env("UAPI_WEBHOOKS_URL", &self.webhooks)
             .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
             .env_remove("UAPI_API_KEY")
             .env_remove("UAPI_APPLICATION_ID")
@@ -124,13 +130,19 @@ impl Uapi {
 
 #[tokio::test]
 async fn readme_journey_with_the_cli() {
-    let dbs = [TestDb::new().await.expect("db"), TestDb::new().await.expect("db"), TestDb::new().await.expect("db")];
+    let dbs = [
+        TestDb::new().await.expect("db"),
+        TestDb::new().await.expect("db"),
+        TestDb::new().await.expect("db"),
+        TestDb::new().await.expect("db"),
+    ];
     let system = start_system(&dbs).await;
     let config_dir = std::env::temp_dir().join(format!("uapi-cli-{}", uuid::Uuid::new_v4().simple()));
     let uapi = Uapi {
         config_dir: config_dir.clone(),
         url: system.control_plane.clone(),
         store: system.employee_store.clone(),
+        webhooks: system.webhooks.clone(),
     };
 
     // Not yet authenticated: exit code 3 and a hint.
@@ -150,6 +162,28 @@ async fn readme_journey_with_the_cli() {
         let mode = std::fs::metadata(config_dir.join("config.toml")).expect("meta").permissions().mode();
         assert_eq!(mode & 0o077, 0, "profile holds credentials and must be private");
     }
+
+    // A webhook to a local receiver run by the CLI itself, which verifies every signature.
+    let listen_port = free_port().to_string();
+    let hook = uapi.json(&["webhooks", "create", "--url", &format!("http://127.0.0.1:{listen_port}/")]);
+    assert_eq!((hook["events"][0].as_str(), hook["status"].as_str()), (Some("*"), Some("Enabled")));
+    let secret = hook["secret"].as_str().expect("secret").to_owned();
+    let hook_id = hook["id"].as_str().expect("id").to_owned();
+    let mut listener = Command::new(env!("CARGO_BIN_EXE_uapi"))
+        .args(["webhooks", "listen", "--port", &listen_port, "--secret", &secret])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("uapi webhooks listen");
+    let (lines_tx, lines) = std::sync::mpsc::channel::<String>();
+    let stdout = listener.stdout.take().expect("stdout");
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::BufReader::new(stdout).lines().map_while(Result::ok) {
+            let _ = lines_tx.send(line);
+        }
+    });
+    assert_eq!(uapi.json(&["webhooks", "list"])["data"][0]["id"], hook_id.as_str());
 
     let consumer = uapi.json(&["consumers", "create", "--name", "Globex", "--reference", "globex-1"]);
     let consumer_id = consumer["id"].as_str().expect("id");
@@ -198,6 +232,14 @@ async fn readme_journey_with_the_cli() {
         (employee["userName"].as_str(), employee["employmentStatus"].as_str()),
         (Some("jane.doe@globex.example"), Some("ACTIVE"))
     );
+    // The webhook arrived at the listener, signature verified: one line per event.
+    let line = lines.recv_timeout(Duration::from_secs(20)).expect("the listener printed the webhook");
+    assert!(line.starts_with(&format!("employee.created  {user_id}  v1  [")), "{line}");
+    let deliveries = uapi.json(&["webhooks", "deliveries", &hook_id, "--status", "succeeded"]);
+    assert_eq!(deliveries["data"][0]["eventType"], "employee.created");
+    let _ = listener.kill();
+    let _ = listener.wait();
+
     let employees = uapi.json(&["employees", "list", "--consumer", consumer_id, "--employment-status", "ACTIVE"]);
     assert_eq!(employees["data"][0]["id"], user_id.as_str());
     let table = String::from_utf8(uapi.run(&["employees", "list", "--consumer", consumer_id]).stdout).expect("utf8");
@@ -229,4 +271,43 @@ async fn readme_journey_with_the_cli() {
     for q in &queues {
         uapi_test_support::delete_queue_with_dead_letters(q).await;
     }
+}
+
+/// `uapi webhooks listen` checks signatures on its own: signed by the published `standardwebhooks`
+/// crate it answers 200 and prints the event; with a wrong signature it answers 401.
+#[tokio::test]
+async fn webhooks_listen_verifies_signatures() {
+    let secret = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw";
+    let port = free_port();
+    let mut listener = Command::new(env!("CARGO_BIN_EXE_uapi"))
+        .args(["--json", "webhooks", "listen", "--port", &port.to_string(), "--secret", secret])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("uapi webhooks listen");
+    wait_listening(port, "uapi webhooks listen").await;
+    let body = r#"{"eventType":"employee.updated","entityId":"e1","version":2,"changedFields":["jobTitle"]}"#;
+    let now = chrono_now();
+    let signature =
+        standardwebhooks::Webhook::new(secret).expect("secret").sign("msg_1", now, body.as_bytes()).expect("sign");
+    let http = reqwest::Client::new();
+    let send = |sig: String| {
+        http.post(format!("http://127.0.0.1:{port}/"))
+            .header("webhook-id", "msg_1")
+            .header("webhook-timestamp", now.to_string())
+            .header("webhook-signature", sig)
+            .body(body)
+            .send()
+    };
+    assert_eq!(send(signature).await.expect("request").status(), 200);
+    assert_eq!(send("v1,bm9wZQ==".to_owned()).await.expect("request").status(), 401);
+    let _ = listener.kill();
+    let out = listener.wait_with_output().expect("output");
+    let printed: Value =
+        serde_json::from_slice(out.stdout.split(|b| *b == b'\n').next().expect("a line")).expect("JSON");
+    assert_eq!(printed["eventType"], "employee.updated");
+}
+
+fn chrono_now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_secs() as i64
 }

@@ -31,6 +31,7 @@ pub async fn run(ctx: &mut Ctx, args: AuthArgs) -> Result<(), CliError> {
     ctx.profile.api_key = Some(api_key);
     ctx.profile.control_plane_url = Some(ctx.control_plane.clone());
     ctx.profile.employee_store_url = Some(ctx.employee_store.clone());
+    ctx.profile.webhooks_url = Some(ctx.webhooks.clone());
     ctx.profile.save()?;
     let shown = json!({ "scope": scope, "accessToken": token.token, "expiresAt": token.expires_at, "profile": crate::profile::dir()?.join("config.toml") });
     ctx.show(&shown, |_| {

@@ -5,6 +5,8 @@ mod auth;
 mod connections;
 mod consumers;
 mod employees;
+mod listen;
+mod webhooks;
 
 use reqwest::Method;
 use serde_json::{Value, json};
@@ -17,12 +19,14 @@ use crate::profile::{CachedToken, Profile};
 
 const DEFAULT_CONTROL_PLANE: &str = "http://127.0.0.1:8080";
 const DEFAULT_EMPLOYEE_STORE: &str = "http://127.0.0.1:8082";
+const DEFAULT_WEBHOOKS: &str = "http://127.0.0.1:8083";
 
 pub struct Ctx {
     pub api: Api,
     pub json: bool,
     pub control_plane: String,
     pub employee_store: String,
+    pub webhooks: String,
     pub profile: Profile,
 }
 
@@ -44,13 +48,22 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         .unwrap_or_else(|| DEFAULT_EMPLOYEE_STORE.into())
         .trim_end_matches('/')
         .to_owned();
-    let mut ctx = Ctx { api: Api::new(), json: cli.json, control_plane, employee_store, profile };
+    let webhooks = cli
+        .urls
+        .webhooks_url
+        .clone()
+        .or_else(|| profile.webhooks_url.clone())
+        .unwrap_or_else(|| DEFAULT_WEBHOOKS.into())
+        .trim_end_matches('/')
+        .to_owned();
+    let mut ctx = Ctx { api: Api::new(), json: cli.json, control_plane, employee_store, webhooks, profile };
     match cli.command {
         Command::Admin(cmd) => admin::run(&mut ctx, cmd).await,
         Command::Auth(args) => auth::run(&mut ctx, args).await,
         Command::Consumers(cmd) => consumers::run(&mut ctx, cmd).await,
         Command::Connections(cmd) => connections::run(&mut ctx, cmd).await,
         Command::Employees(cmd) => employees::run(&mut ctx, cmd).await,
+        Command::Webhooks(cmd) => webhooks::run(&mut ctx, cmd).await,
     }
 }
 
@@ -103,6 +116,10 @@ impl Ctx {
     /// Prints `value` as JSON or with `human`.
     pub fn show(&self, value: &Value, human: impl FnOnce(&Value)) {
         if self.json { output::json(value) } else { human(value) }
+    }
+
+    pub fn wh(&self, path: &str) -> String {
+        format!("{}{path}", self.webhooks)
     }
 
     pub fn es(&self, path: &str) -> String {
