@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # Services and their ports, in start order. Each binary supports `migrate` and `serve`.
-SERVICES=(control-plane:8080 scim-ingress:8081 employee-store:8082)
+SERVICES=(control-plane:8080 scim-ingress:8081 employee-store:8082 webhook-dispatcher:8083)
 
 PG_HOST=${PG_HOST:-127.0.0.1} PG_PORT=${PG_PORT:-5432}
 AMQP_HOST=${AMQP_HOST:-127.0.0.1} AMQP_PORT=${AMQP_PORT:-5672}
@@ -59,6 +59,7 @@ set -a
 . .dev/keys.env
 set +a
 export UAPI_TELEMETRY__LOG_FORMAT=${UAPI_TELEMETRY__LOG_FORMAT:-pretty}
+# The local journey delivers webhooks to `uapi webhooks listen` on 127.0.0.1: allow loopback targets.
 export UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS=${UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS:-true}
 export RUST_LOG=${RUST_LOG:-info,actix_server=warn,lapin=warn}
 
@@ -100,6 +101,7 @@ $(say "uapi-hris is running")
   control-plane   http://127.0.0.1:8080   (admin API, /api/auth, consumers, connections)
   scim-ingress    http://127.0.0.1:8081   (SCIM 2.0 for Okta: /scim/v2)
   employee-store  http://127.0.0.1:8082   (/api/hris/employees)
+  webhook-dispatcher http://127.0.0.1:8083 (/api/webhooks; loopback targets allowed)
 
   Dev admin token: $UAPI_ADMIN__TOKEN
   (stored in .dev/keys.env; 'make clean-dev' forgets it)
@@ -109,9 +111,11 @@ Next steps (in another terminal, see README.md):
   alias uapi=\$PWD/target/debug/uapi
   uapi admin create-application --name "Acme"
   uapi auth --application-id <applicationId> --api-key <apiKey>
+  uapi webhooks create --url http://127.0.0.1:8090/    # prints the secret
+  uapi webhooks listen --port 8090 --secret <secret>    # in a third terminal
   uapi consumers create --name "Globex"
   uapi connections create --consumer <consumerId>
-  # provision a user with curl as Okta would (README.md), then:
+  # provision a user with curl as Okta would (README.md): the listener prints employee.created, then:
   uapi employees list --consumer <consumerId>
 
 Ctrl-C stops everything.
