@@ -7,3 +7,4 @@ mod helpers;
 mod isolation;
 mod process;
 mod receiver;
+mod throughput;

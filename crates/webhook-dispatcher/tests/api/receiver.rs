@@ -75,11 +75,11 @@ impl Receiver {
     pub async fn wait_hits(&self, n: usize, within: Duration) -> Vec<Hit> {
         let deadline = Instant::now() + within;
         loop {
-            let hits = self.hits();
-            if hits.len() >= n {
-                return hits;
+            let count = self.hits.lock().expect("lock").len();
+            if count >= n {
+                return self.hits();
             }
-            assert!(Instant::now() < deadline, "{} got {} of {n} requests within {within:?}", self.url, hits.len());
+            assert!(Instant::now() < deadline, "{} got {count} of {n} requests within {within:?}", self.url);
             tokio::time::sleep(Duration::from_millis(10)).await;
         }
     }

@@ -1,0 +1,39 @@
+//! A rough throughput probe (ignored by default; `cargo nextest run -p uapi-webhook-dispatcher
+//! --run-ignored only throughput`): events published as fast as possible to one subscription.
+
+use std::time::{Duration, Instant};
+
+use uuid::Uuid;
+
+use crate::helpers::{employee_event, spawn_app_with};
+use crate::receiver::Receiver;
+
+#[tokio::test]
+#[ignore = "a measurement, not a test"]
+async fn throughput_to_a_local_sink() {
+    let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(3000);
+    let app = spawn_app_with(&[
+        ("UAPI_DATABASE__POOL_SIZE", "16"),
+        ("UAPI_HTTP__WORKERS", "1"),
+        ("UAPI_WEBHOOKS__MAX_IN_FLIGHT_PER_ENDPOINT", &std::env::var("CAP").unwrap_or_else(|_| "16".into())),
+    ]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let rx = Receiver::always(200);
+    app.create_webhook(&token, &rx.url, &["*"]).await;
+    app.publish(&employee_event(application, "warm-up", 1, "employee.created")).await;
+    rx.wait_hits(1, Duration::from_secs(10)).await;
+    let started = Instant::now();
+    let events: Vec<_> =
+        (0..n).map(|i| employee_event(application, &format!("emp-{i}"), 1, "employee.created")).collect();
+    app.publish_many(&events).await;
+    let published = started.elapsed();
+    rx.wait_hits(n + 1, Duration::from_secs(120)).await;
+    let total = started.elapsed();
+    println!(
+        "published {n} in {published:?} ({:.0}/s); delivered in {total:?} ({:.0}/s)",
+        n as f64 / published.as_secs_f64(),
+        n as f64 / total.as_secs_f64()
+    );
+    app.shutdown().await;
+}
