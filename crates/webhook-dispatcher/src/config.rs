@@ -186,8 +186,11 @@ impl Validate for Settings {
         if w.request_timeout_ms == 0 {
             return Err(ConfigError::invalid("webhooks.request_timeout_ms", "must be positive"));
         }
-        if w.lease_ms <= w.request_timeout_ms {
-            return Err(ConfigError::invalid("webhooks.lease_ms", "must be longer than webhooks.request_timeout_ms"));
+        if w.lease_ms < w.request_timeout_ms.saturating_add(2000) {
+            return Err(ConfigError::invalid(
+                "webhooks.lease_ms",
+                "must exceed webhooks.request_timeout_ms by at least 2000 ms",
+            ));
         }
         if w.poll_interval_ms == 0 {
             return Err(ConfigError::invalid("webhooks.poll_interval_ms", "must be positive"));

@@ -240,9 +240,9 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     if claimed.len() < created {
         dispatcher.note_backlog();
     }
-    let claimed = slots.register(claimed);
+    let tickets = slots.register(claimed, dispatcher.settings());
     drop(slots);
-    dispatcher.start(claimed);
+    dispatcher.start(tickets);
     Ok(())
 }
 

@@ -195,34 +195,36 @@ pub enum Next {
     Failed,
 }
 
-/// Records the attempt and moves the delivery on; releases the lease.
-pub async fn finish(conn: &mut AsyncPgConnection, attempt: &Attempt, next: Next) -> QueryResult<()> {
-    diesel::insert_into(attempts::table).values(attempt).execute(conn).await?;
-    let now = super::now();
-    let target = deliveries::table.find(attempt.delivery_id);
-    let bump = (
-        deliveries::attempt_count.eq(deliveries::attempt_count + 1),
-        deliveries::step.eq(deliveries::step + 1),
-        deliveries::locked_until.eq(None::<DateTime<Utc>>),
-        deliveries::updated_at.eq(now),
-    );
-    match next {
-        Next::Succeeded => {
-            diesel::update(target)
-                .set((bump, deliveries::status.eq(SUCCEEDED), deliveries::completed_at.eq(Some(now))))
-                .execute(conn)
-                .await?
-        }
-        Next::Failed => {
-            diesel::update(target)
-                .set((bump, deliveries::status.eq(FAILED), deliveries::completed_at.eq(Some(now))))
-                .execute(conn)
-                .await?
-        }
-        Next::RetryAt(at) => {
-            diesel::update(target).set((bump, deliveries::next_attempt_at.eq(at))).execute(conn).await?
-        }
+/// Records the attempts and moves each delivery on, releasing its lease, in two statements.
+pub async fn finish_many(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)]) -> QueryResult<()> {
+    if done.is_empty() {
+        return Ok(());
+    }
+    let attempts: Vec<&Attempt> = done.iter().map(|(a, _)| a).collect();
+    diesel::insert_into(attempts::table).values(attempts).execute(conn).await?;
+    let status = |n: &Next| match n {
+        Next::Succeeded => SUCCEEDED,
+        Next::RetryAt(_) => PENDING,
+        Next::Failed => FAILED,
     };
+    diesel::sql_query(
+        "UPDATE deliveries d SET attempt_count = d.attempt_count + 1, step = d.step + 1, locked_until = NULL, \
+             updated_at = now(), status = u.status, next_attempt_at = coalesce(u.next_at, d.next_attempt_at), \
+             completed_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END \
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, status, next_at) WHERE d.id = u.id",
+    )
+    .bind::<Array<SqlUuid>, _>(done.iter().map(|(a, _)| a.delivery_id).collect::<Vec<_>>())
+    .bind::<Array<Text>, _>(done.iter().map(|(_, n)| status(n).to_owned()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Timestamptz>>, _>(
+        done.iter()
+            .map(|(_, n)| match n {
+                Next::RetryAt(t) => Some(*t),
+                _ => None,
+            })
+            .collect::<Vec<_>>(),
+    )
+    .execute(conn)
+    .await?;
     Ok(())
 }
 

@@ -125,24 +125,52 @@ pub async fn disable(conn: &mut AsyncPgConnection, id: Uuid, reason: &str) -> Qu
         .map(|n| n > 0)
 }
 
-/// Records a success: clears the failing streak.
-pub async fn record_success(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<()> {
-    diesel::update(subscriptions::table.find(id))
-        .set((subscriptions::last_success_at.eq(super::now()), subscriptions::failing_since.eq(None::<DateTime<Utc>>)))
-        .execute(conn)
-        .await
-        .map(|_| ())
+/// Records successes: ends any failing streak. `last_success_at` is refreshed at most once a
+/// minute, so a busy subscription's row is not rewritten on every delivery.
+pub async fn record_successes(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> QueryResult<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::sql_query(
+        "UPDATE subscriptions SET failing_since = NULL, last_success_at = now() WHERE id = ANY($1) \
+         AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < now() - interval '60 seconds')",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .execute(conn)
+    .await
+    .map(|_| ())
 }
 
-/// Records a failure: starts the failing streak if none is running; returns when it started.
-pub async fn record_failure(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<DateTime<Utc>>> {
-    diesel::update(subscriptions::table.find(id))
-        .set(subscriptions::failing_since.eq(diesel::dsl::sql::<
-            diesel::sql_types::Nullable<diesel::sql_types::Timestamptz>,
-        >("coalesce(failing_since, now())")))
-        .returning(subscriptions::failing_since)
-        .get_result(conn)
-        .await
-        .optional()
-        .map(Option::flatten)
+/// Records failures: starts a failing streak where none runs, and disables the subscriptions
+/// whose streak has lasted `disable_after_secs`. Returns the ids disabled now.
+pub async fn record_failures(
+    conn: &mut AsyncPgConnection,
+    ids: &[Uuid],
+    disable_after_secs: u64,
+) -> QueryResult<Vec<Uuid>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query("UPDATE subscriptions SET failing_since = now() WHERE id = ANY($1) AND failing_since IS NULL")
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+        .execute(conn)
+        .await?;
+    #[derive(QueryableByName)]
+    struct Id {
+        #[diesel(sql_type = diesel::sql_types::Uuid)]
+        id: Uuid,
+    }
+    let disabled: Vec<Id> = diesel::sql_query(
+        "UPDATE subscriptions SET status = 'Disabled', disabled_at = now(), updated_at = now(), \
+             disabled_reason = 'no successful delivery since ' \
+                 || to_char(failing_since AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"') \
+                 || ' (' || $2 || ' s)' \
+         WHERE id = ANY($1) AND status = 'Enabled' AND failing_since <= now() - make_interval(secs => $2::float8) \
+         RETURNING id",
+    )
+    .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
+    .bind::<diesel::sql_types::BigInt, _>(disable_after_secs.min(i64::MAX as u64) as i64)
+    .load(conn)
+    .await?;
+    Ok(disabled.into_iter().map(|d| d.id).collect())
 }

@@ -5,6 +5,7 @@
 
 pub mod attempt;
 pub mod metrics;
+pub mod recorder;
 pub mod schedule;
 pub mod slots;
 
@@ -13,18 +14,17 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
-use diesel_async::AsyncConnection;
 use tokio::sync::{Mutex, MutexGuard, Notify};
 use tokio_util::sync::CancellationToken;
 use uapi_platform::db::PgPool;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
-use crate::db::deliveries::{self, Attempt, Claimed, Next};
-use crate::db::subscriptions;
+use crate::db::deliveries::{self, Attempt, Next};
 use crate::ssrf::TargetPolicy;
 use metrics::DeliveryMetrics;
-use slots::Slots;
+use recorder::{Record, Recorder};
+use slots::{Slots, Ticket};
 
 /// The worker's delivery engine; cheap to clone.
 #[derive(Clone)]
@@ -38,6 +38,7 @@ struct Inner {
     client: reqwest::Client,
     policy: Arc<TargetPolicy>,
     metrics: DeliveryMetrics,
+    recorder: Recorder,
     slots: Mutex<Slots>,
     wake: Notify,
     /// Set when due deliveries may be waiting (capacity or order held them back): finished
@@ -53,6 +54,8 @@ impl Dispatcher {
         metrics: DeliveryMetrics,
     ) -> anyhow::Result<Self> {
         let client = attempt::client(policy.clone(), settings.request_timeout())?;
+        let recorder = Recorder::start(pool.clone(), settings.disable_after_failing_secs);
+        let slots = Mutex::new(Slots::new(&settings));
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -60,7 +63,8 @@ impl Dispatcher {
                 client,
                 policy,
                 metrics,
-                slots: Mutex::new(Slots::default()),
+                recorder,
+                slots,
                 wake: Notify::new(),
                 backlog: AtomicBool::new(true),
             }),
@@ -86,10 +90,10 @@ impl Dispatcher {
     }
 
     /// Attempts each claimed (and registered) delivery in its own task.
-    pub fn start(&self, claimed: Vec<Claimed>) {
-        for c in claimed {
+    pub fn start(&self, tickets: Vec<Ticket>) {
+        for t in tickets {
             let me = self.clone();
-            tokio::spawn(async move { me.deliver(c).await });
+            tokio::spawn(async move { me.deliver(t).await });
         }
     }
 
@@ -115,7 +119,7 @@ impl Dispatcher {
             }
         }
         let deadline = tokio::time::Instant::now() + self.inner.settings.request_timeout() + Duration::from_secs(1);
-        while self.inner.slots.lock().await.in_flight() > 0 && tokio::time::Instant::now() < deadline {
+        while self.inner.slots.lock().await.claimed() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -135,28 +139,45 @@ impl Dispatcher {
         if full {
             self.note_backlog();
         }
-        let claimed = slots.register(claimed);
+        let tickets = slots.register(claimed, &self.inner.settings);
         drop(slots);
-        self.start(claimed);
+        self.start(tickets);
         Ok(full)
     }
 
-    async fn deliver(&self, c: Claimed) {
+    async fn deliver(&self, t: Ticket) {
         let inner = &self.inner;
+        let Ticket { claimed: c, endpoint, global, at } = t;
+        // Bounded concurrency: per endpoint first, so a busy endpoint never holds global permits.
+        let (Ok(endpoint_permit), Ok(global_permit)) = (endpoint.acquire_owned().await, global.acquire_owned().await)
+        else {
+            return;
+        };
         let open = inner.slots.lock().await.open_until(c.subscription_id);
-        if let Some(until) = open {
-            // The breaker opened after the claim: give the delivery back for after the cool-down.
-            let at = Utc::now() + chrono::Duration::from_std(until - std::time::Instant::now()).unwrap_or_default();
+        // A lease nearly spent waiting for a permit would let another worker start the same
+        // delivery while this attempt runs: give it back instead.
+        let lease_left = inner.settings.lease().saturating_sub(at.elapsed());
+        let expiring = lease_left < inner.settings.request_timeout() + Duration::from_secs(1);
+        if open.is_some() || expiring {
+            // The breaker opened after the claim: back for after the cool-down; or due again now.
+            let after =
+                open.map(|until| until.saturating_duration_since(std::time::Instant::now())).unwrap_or_default();
+            let due = Utc::now() + chrono::Duration::from_std(after).unwrap_or_default();
             if let Ok(mut conn) = inner.pool.get().await
-                && let Err(e) = deliveries::release(&mut conn, &[c.id], at).await
+                && let Err(e) = deliveries::release(&mut conn, &[c.id], due).await
             {
                 tracing::warn!(error = %e, delivery = %c.id, "releasing a delivery failed; its lease will expire");
             }
             inner.slots.lock().await.done(c.subscription_id, None, &inner.settings);
+            self.note_backlog();
+            inner.wake.notify_one();
             return;
         }
         let attempted_at = crate::db::now();
         let outcome = attempt::attempt(&inner.client, &inner.policy, &c).await;
+        // The bounds are on requests in flight: the next attempt may start while this one is recorded
+        // (its lease is held until the record commits).
+        drop((endpoint_permit, global_permit));
         let result = schedule::Result { status: outcome.status, retry_after: outcome.retry_after };
         let step = usize::try_from(c.step).unwrap_or(0);
         let next = schedule::next(&inner.settings, step, result, Utc::now());
@@ -170,7 +191,8 @@ impl Dispatcher {
             response_body: outcome.body.clone(),
         };
         let ok = result.succeeded();
-        if let Err(e) = self.record(&c, &record, next, result.gone()).await {
+        let record = Record { attempt: record, next, subscription: c.subscription_id, gone: result.gone() };
+        if let Err(e) = inner.recorder.record(record).await {
             // The lease expires and the delivery is attempted again: at-least-once.
             tracing::warn!(error = %e, delivery = %c.id, "recording an attempt failed");
         }
@@ -186,33 +208,5 @@ impl Dispatcher {
             // A success may unblock the entity's next version; freed capacity may serve a backlog.
             inner.wake.notify_one();
         }
-    }
-
-    /// The attempt, the delivery's next state and the subscription's health, in one transaction.
-    async fn record(&self, c: &Claimed, attempt: &Attempt, next: Next, gone: bool) -> anyhow::Result<()> {
-        let settings = &self.inner.settings;
-        let disable_after = chrono::Duration::seconds(settings.disable_after_failing_secs.min(i64::MAX as u64) as i64);
-        let mut conn = self.inner.pool.get().await?;
-        let sub = c.subscription_id;
-        conn.transaction::<_, diesel::result::Error, _>(async |conn| {
-            deliveries::finish(conn, attempt, next).await?;
-            if next == Next::Succeeded {
-                subscriptions::record_success(conn, sub).await?;
-            } else if gone {
-                subscriptions::disable(conn, sub, "the endpoint answered 410 Gone").await?;
-            } else if let Some(since) = subscriptions::record_failure(conn, sub).await?
-                && Utc::now() - since >= disable_after
-            {
-                let reason = format!(
-                    "no successful delivery since {} ({} s)",
-                    since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
-                    settings.disable_after_failing_secs
-                );
-                subscriptions::disable(conn, sub, &reason).await?;
-            }
-            Ok(())
-        })
-        .await?;
-        Ok(())
     }
 }

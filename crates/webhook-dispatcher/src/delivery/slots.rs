@@ -1,29 +1,49 @@
-//! What one worker process has in flight, per subscription and in total, and each subscription's
-//! circuit breaker. Claims are computed from it while it is locked, so the bounds hold exactly
-//! within a process.
+//! What one worker process holds, per subscription and in total, and each subscription's circuit
+//! breaker. Claims are computed from it while it is locked, so the bounds hold within a process.
+//!
+//! A healthy endpoint may have up to [`CLAIM_AHEAD`] × its in-flight bound claimed, so a finished
+//! attempt is followed at once by the next one without waiting for a claim round trip; attempts
+//! themselves are bounded by semaphores (per endpoint and in total). An endpoint that failed
+//! recently gets no claim-ahead, one whose breaker is open gets nothing.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
 use crate::db::deliveries::{ClaimLimits, Claimed};
 
-#[derive(Debug, Default)]
+/// Deliveries claimed per healthy endpoint, as a multiple of its in-flight bound.
+pub const CLAIM_AHEAD: usize = 4;
+
+#[derive(Debug)]
 struct Endpoint {
-    in_flight: usize,
+    /// Claimed by this process and not done (in flight or waiting for a permit).
+    claimed: usize,
     /// Consecutive failed attempts.
     failures: u32,
     /// While set and in the future, the breaker is open: no attempts.
     open_until: Option<Instant>,
+    permits: Arc<Semaphore>,
 }
 
-/// In-flight counts and breakers.
-#[derive(Debug, Default)]
+/// Claimed counts, attempt permits and breakers.
+#[derive(Debug)]
 pub struct Slots {
-    in_flight: usize,
+    claimed: usize,
+    global: Arc<Semaphore>,
     endpoints: HashMap<Uuid, Endpoint>,
+}
+
+/// A claimed delivery with the permits its attempt must hold.
+pub struct Ticket {
+    pub claimed: Claimed,
+    pub endpoint: Arc<Semaphore>,
+    pub global: Arc<Semaphore>,
+    pub at: Instant,
 }
 
 /// The capacity snapshot a claim uses.
@@ -48,11 +68,15 @@ impl Limits {
 }
 
 impl Slots {
-    /// How much each subscription may still take: an open breaker takes none, a half-open one
-    /// (cool-down over, still failing) one trial attempt.
+    pub fn new(s: &WebhookSettings) -> Self {
+        Self { claimed: 0, global: Arc::new(Semaphore::new(s.max_in_flight)), endpoints: HashMap::new() }
+    }
+
+    /// How much each subscription may still claim.
     pub fn limits(&self, s: &WebhookSettings) -> Limits {
         let now = Instant::now();
         let per = s.max_in_flight_per_endpoint;
+        let ahead = per.saturating_mul(CLAIM_AHEAD);
         let capped = self
             .endpoints
             .iter()
@@ -60,27 +84,40 @@ impl Slots {
                 let cap = if e.open_until.is_some_and(|t| t > now) {
                     0
                 } else if e.failures >= s.breaker_failures {
-                    1usize.saturating_sub(e.in_flight)
+                    1usize.saturating_sub(e.claimed) // half-open: one trial
+                } else if e.failures > 0 {
+                    per.saturating_sub(e.claimed)
                 } else {
-                    per.saturating_sub(e.in_flight)
+                    ahead.saturating_sub(e.claimed)
                 };
-                (cap != per).then_some((*id, cap as i32))
+                (cap != ahead).then_some((*id, cap.min(i32::MAX as usize) as i32))
             })
             .collect();
+        let total = s.max_in_flight.saturating_mul(2);
         Limits {
             capped,
-            default_cap: per.min(i32::MAX as usize) as i32,
-            limit: s.max_in_flight.saturating_sub(self.in_flight) as i64,
+            default_cap: ahead.min(i32::MAX as usize) as i32,
+            limit: total.saturating_sub(self.claimed) as i64,
         }
     }
 
-    /// Counts claimed deliveries as in flight.
-    pub fn register(&mut self, claimed: Vec<Claimed>) -> Vec<Claimed> {
-        for c in &claimed {
-            self.in_flight += 1;
-            self.endpoints.entry(c.subscription_id).or_default().in_flight += 1;
-        }
+    /// Counts claimed deliveries and hands out what their attempts need.
+    pub fn register(&mut self, claimed: Vec<Claimed>, s: &WebhookSettings) -> Vec<Ticket> {
+        let at = Instant::now();
         claimed
+            .into_iter()
+            .map(|c| {
+                self.claimed += 1;
+                let e = self.endpoints.entry(c.subscription_id).or_insert_with(|| Endpoint {
+                    claimed: 0,
+                    failures: 0,
+                    open_until: None,
+                    permits: Arc::new(Semaphore::new(s.max_in_flight_per_endpoint)),
+                });
+                e.claimed += 1;
+                Ticket { claimed: c, endpoint: e.permits.clone(), global: self.global.clone(), at }
+            })
+            .collect()
     }
 
     /// Whether the subscription's breaker is open now, and until when.
@@ -90,9 +127,11 @@ impl Slots {
 
     /// A delivery is done (attempted or released); `success` is `None` when it was not attempted.
     pub fn done(&mut self, sub: Uuid, success: Option<bool>, s: &WebhookSettings) {
-        self.in_flight = self.in_flight.saturating_sub(1);
-        let e = self.endpoints.entry(sub).or_default();
-        e.in_flight = e.in_flight.saturating_sub(1);
+        self.claimed = self.claimed.saturating_sub(1);
+        let Some(e) = self.endpoints.get_mut(&sub) else {
+            return;
+        };
+        e.claimed = e.claimed.saturating_sub(1);
         match success {
             Some(true) => {
                 e.failures = 0;
@@ -106,12 +145,13 @@ impl Slots {
             }
             None => {}
         }
-        if e.in_flight == 0 && e.failures == 0 {
+        if e.claimed == 0 && e.failures == 0 {
             self.endpoints.remove(&sub);
         }
     }
 
-    pub fn in_flight(&self) -> usize {
-        self.in_flight
+    /// Deliveries claimed and not done.
+    pub fn claimed(&self) -> usize {
+        self.claimed
     }
 }

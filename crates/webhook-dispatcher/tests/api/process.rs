@@ -10,7 +10,7 @@ use crate::receiver::{Receiver, Reply};
 
 #[tokio::test]
 async fn a_worker_killed_mid_delivery_leaves_it_to_another() {
-    let lease = [("UAPI_WEBHOOKS__REQUEST_TIMEOUT_MS", "2000"), ("UAPI_WEBHOOKS__LEASE_MS", "3000")];
+    let lease = [("UAPI_WEBHOOKS__REQUEST_TIMEOUT_MS", "2000"), ("UAPI_WEBHOOKS__LEASE_MS", "4000")];
     let mut app = spawn_app_with(&[("UAPI_DISPATCHER__ROLE", "api")]).await;
     let port = std::net::TcpListener::bind("127.0.0.1:0").expect("port").local_addr().expect("addr").port();
     let port = port.to_string();

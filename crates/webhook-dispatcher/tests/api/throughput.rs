@@ -16,7 +16,8 @@ async fn throughput_to_a_local_sink() {
         ("UAPI_DATABASE__POOL_SIZE", "16"),
         ("UAPI_HTTP__WORKERS", "1"),
         ("UAPI_WEBHOOKS__MAX_IN_FLIGHT_PER_ENDPOINT", &std::env::var("CAP").unwrap_or_else(|_| "16".into())),
-    ]).await;
+    ])
+    .await;
     let application = Uuid::now_v7();
     let token = app.token(application);
     let rx = Receiver::always(200);
@@ -35,5 +36,18 @@ async fn throughput_to_a_local_sink() {
         n as f64 / published.as_secs_f64(),
         n as f64 / total.as_secs_f64()
     );
+    let hook = app.get("/api/webhooks", &token).await.json::<serde_json::Value>().await.expect("json");
+    let id = hook["data"][0]["id"].as_str().expect("id").to_owned();
+    let log = app.deliveries(&token, &id, None).await;
+    let lat: Vec<i64> = log.iter().map(|d| d["attempts"][0]["latencyMs"].as_i64().unwrap_or(-1)).collect();
+    let span = |d: &serde_json::Value, a: &str, b: &str| {
+        let t = |k: &str| d[k].as_str().and_then(|s| s.parse::<chrono::DateTime<chrono::Utc>>().ok());
+        match (t(a), t(b)) {
+            (Some(x), Some(y)) => (y - x).num_milliseconds(),
+            _ => -1,
+        }
+    };
+    let queued: Vec<i64> = log.iter().map(|d| span(d, "createdAt", "completedAt")).collect();
+    println!("first 200: attempt latency ms {lat:?}\ncreated→completed ms {queued:?}");
     app.shutdown().await;
 }

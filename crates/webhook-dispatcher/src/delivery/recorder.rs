@@ -1,0 +1,105 @@
+//! Records finished attempts in batches: every attempt that finished while the previous batch
+//! was being written goes into one transaction (attempt rows, delivery states, subscription
+//! health), so recording costs a few statements per batch instead of per delivery, and no two
+//! deliveries of one subscription contend for its row.
+
+use diesel_async::AsyncConnection;
+use tokio::sync::{mpsc, oneshot};
+use uapi_platform::db::PgPool;
+use uuid::Uuid;
+
+use crate::db::deliveries::{self, Attempt, Next};
+use crate::db::subscriptions;
+
+/// One finished attempt.
+pub struct Record {
+    pub attempt: Attempt,
+    pub next: Next,
+    pub subscription: Uuid,
+    /// The endpoint answered 410 Gone.
+    pub gone: bool,
+}
+
+type Ticket = (Record, oneshot::Sender<anyhow::Result<()>>);
+
+/// Attempts recorded in one transaction at most.
+const BATCH: usize = 256;
+
+#[derive(Clone)]
+pub struct Recorder {
+    tx: mpsc::Sender<Ticket>,
+}
+
+impl Recorder {
+    /// Starts the recorder task; it ends when every clone is dropped.
+    pub fn start(pool: PgPool, disable_after_secs: u64) -> Self {
+        let (tx, rx) = mpsc::channel(BATCH * 2);
+        tokio::spawn(write_batches(pool, disable_after_secs, rx));
+        Self { tx }
+    }
+
+    /// Resolves once `record` is committed.
+    pub async fn record(&self, record: Record) -> anyhow::Result<()> {
+        let (done, wait) = oneshot::channel();
+        self.tx.send((record, done)).await.map_err(|_| anyhow::anyhow!("recorder stopped"))?;
+        wait.await.unwrap_or_else(|_| Err(anyhow::anyhow!("recorder stopped")))
+    }
+}
+
+async fn write_batches(pool: PgPool, disable_after_secs: u64, mut rx: mpsc::Receiver<Ticket>) {
+    while let Some(first) = rx.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < BATCH {
+            match rx.try_recv() {
+                Ok(t) => batch.push(t),
+                Err(_) => break,
+            }
+        }
+        let records: Vec<&Record> = batch.iter().map(|(r, _)| r).collect();
+        match write(&pool, &records, disable_after_secs).await {
+            Ok(()) => {
+                for (_, done) in batch {
+                    let _ = done.send(Ok(()));
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, records = batch.len(), "recording attempts failed; trying one by one");
+                for (record, done) in batch {
+                    let _ = done.send(write(&pool, &[&record], disable_after_secs).await);
+                }
+            }
+        }
+    }
+}
+
+async fn write(pool: &PgPool, records: &[&Record], disable_after_secs: u64) -> anyhow::Result<()> {
+    let done: Vec<(Attempt, Next)> = records.iter().map(|r| (r.attempt.clone(), r.next)).collect();
+    let mut succeeded: Vec<Uuid> =
+        records.iter().filter(|r| r.next == Next::Succeeded).map(|r| r.subscription).collect();
+    succeeded.sort_unstable();
+    succeeded.dedup();
+    let mut failed: Vec<Uuid> = records
+        .iter()
+        .filter(|r| r.next != Next::Succeeded && !r.gone && succeeded.binary_search(&r.subscription).is_err())
+        .map(|r| r.subscription)
+        .collect();
+    failed.sort_unstable();
+    failed.dedup();
+    let gone: Vec<Uuid> = records.iter().filter(|r| r.gone).map(|r| r.subscription).collect();
+    let mut conn = pool.get().await?;
+    let disabled = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            deliveries::finish_many(conn, &done).await?;
+            subscriptions::record_successes(conn, &succeeded).await?;
+            let disabled = subscriptions::record_failures(conn, &failed, disable_after_secs).await?;
+            for sub in &gone {
+                subscriptions::disable(conn, *sub, "the endpoint answered 410 Gone").await?;
+            }
+            Ok(disabled)
+        })
+        .await?;
+    for sub in disabled {
+        tracing::warn!(subscription = %sub, "subscription disabled: failing too long without a success");
+    }
+    Ok(())
+}
