@@ -101,6 +101,8 @@ pub struct WebhookSettings {
     pub breaker_failures: u32,
     /// How long an open breaker waits before a trial attempt.
     pub breaker_cooldown_ms: u64,
+    /// Finished deliveries (and their attempts) are deleted after this many days.
+    pub retention_days: u32,
 }
 
 impl WebhookSettings {
@@ -197,6 +199,9 @@ impl Validate for Settings {
         }
         if w.max_in_flight == 0 || w.max_in_flight_per_endpoint == 0 {
             return Err(ConfigError::invalid("webhooks.max_in_flight", "limits must be positive"));
+        }
+        if w.retention_days == 0 {
+            return Err(ConfigError::invalid("webhooks.retention_days", "must be positive"));
         }
         if w.breaker_failures == 0 {
             return Err(ConfigError::invalid("webhooks.breaker_failures", "must be positive"));

@@ -202,15 +202,6 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
             apps.sort_unstable();
             apps.dedup();
             let subs = subscriptions::enabled_of(conn, &apps).await?;
-            let bodies: Vec<EventBody> = events
-                .iter()
-                .map(|e| EventBody {
-                    event_id: e.event_id,
-                    application_id: e.application_id,
-                    event_type: e.event_type.clone(),
-                    body: e.body.clone(),
-                })
-                .collect();
             let mut new = Vec::new();
             for e in events {
                 for (sub, app, types) in &subs {
@@ -226,6 +217,17 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
                     }
                 }
             }
+            // Bodies only of events someone subscribed to: the others leave no trace.
+            let bodies: Vec<EventBody> = events
+                .iter()
+                .filter(|e| new.iter().any(|d: &NewDelivery| d.event_id == e.event_id))
+                .map(|e| EventBody {
+                    event_id: e.event_id,
+                    application_id: e.application_id,
+                    event_type: e.event_type.clone(),
+                    body: e.body.clone(),
+                })
+                .collect();
             let created = deliveries::insert_fanout(conn, &bodies, &new).await?;
             if created.is_empty() {
                 return Ok((Vec::new(), 0));

@@ -341,6 +341,29 @@ pub async fn recover(conn: &mut AsyncPgConnection, subscription: Uuid, since: Da
     .await
 }
 
+/// Deletes up to `batch` deliveries finished more than `days` ago (their attempts go with them)
+/// and the bodies no delivery refers to any more. Returns how many deliveries went.
+pub async fn sweep(conn: &mut AsyncPgConnection, days: u32, batch: i64) -> QueryResult<usize> {
+    let n = diesel::sql_query(
+        "DELETE FROM deliveries WHERE id IN (SELECT id FROM deliveries WHERE status <> 'pending' \
+         AND completed_at < now() - make_interval(days => $1) LIMIT $2)",
+    )
+    .bind::<Integer, _>(days.min(i32::MAX as u32) as i32)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await?;
+    diesel::sql_query(
+        "DELETE FROM event_bodies WHERE event_id IN (SELECT b.event_id FROM event_bodies b \
+         WHERE b.created_at < now() - make_interval(days => $1) \
+         AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_id = b.event_id) LIMIT $2)",
+    )
+    .bind::<Integer, _>(days.min(i32::MAX as u32) as i32)
+    .bind::<BigInt, _>(batch)
+    .execute(conn)
+    .await?;
+    Ok(n)
+}
+
 /// The delivery `id` of `subscription`, for the retry response.
 pub async fn find(conn: &mut AsyncPgConnection, subscription: Uuid, id: Uuid) -> QueryResult<Option<DeliveryRow>> {
     deliveries::table

@@ -26,6 +26,9 @@ use metrics::DeliveryMetrics;
 use recorder::{Record, Recorder};
 use slots::{Slots, Ticket};
 
+/// How often a worker deletes deliveries past their retention.
+const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
 /// The worker's delivery engine; cheap to clone.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -100,11 +103,16 @@ impl Dispatcher {
     /// Polls for due deliveries until `stop`, then waits (bounded) for attempts in flight.
     pub async fn run_until(self, stop: CancellationToken) {
         let interval = Duration::from_millis(self.inner.settings.poll_interval_ms);
+        let mut swept = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
                 _ = self.inner.wake.notified() => {}
                 _ = tokio::time::sleep(interval) => {}
+            }
+            if swept.elapsed() >= SWEEP_EVERY {
+                swept = tokio::time::Instant::now();
+                self.sweep().await;
             }
             // Keep claiming while full batches come back: more may be due.
             for _ in 0..8 {
@@ -121,6 +129,19 @@ impl Dispatcher {
         let deadline = tokio::time::Instant::now() + self.inner.settings.request_timeout() + Duration::from_secs(1);
         while self.inner.slots.lock().await.claimed() > 0 && tokio::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Deletes deliveries past their retention, a bounded batch at a time.
+    async fn sweep(&self) {
+        let days = self.inner.settings.retention_days;
+        let Ok(mut conn) = self.inner.pool.get().await else {
+            return;
+        };
+        match deliveries::sweep(&mut conn, days, 5000).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, days, "finished deliveries past retention deleted"),
+            Err(e) => tracing::warn!(error = %e, "retention sweep failed"),
         }
     }
 

@@ -276,3 +276,42 @@ async fn versions_of_one_employee_arrive_in_order() {
     assert_eq!(versions, [1, 2, 3, 4, 5]);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn finished_deliveries_past_retention_are_swept() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let rx = Receiver::always(200);
+    let hook = app.create_webhook(&token, &rx.url, &["*"]).await;
+    let id = hook["id"].as_str().expect("id");
+    app.publish(&employee_event(application, "emp-old", 1, "employee.created")).await;
+    app.wait_deliveries(&token, id, WAIT, |d| d.first().is_some_and(|d| d["status"] == "succeeded")).await;
+    app.publish(&employee_event(application, "emp-new", 1, "employee.created")).await;
+    app.wait_deliveries(&token, id, WAIT, |d| d.len() == 2 && d.iter().all(|d| d["status"] == "succeeded")).await;
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url).await.expect("db");
+    diesel::sql_query("UPDATE deliveries SET completed_at = now() - interval '31 days' WHERE entity_id = 'emp-old'; ")
+        .execute(&mut conn)
+        .await
+        .expect("age a delivery");
+    diesel::sql_query("UPDATE event_bodies SET created_at = now() - interval '31 days'")
+        .execute(&mut conn)
+        .await
+        .expect("age the bodies");
+    let deleted = uapi_webhook_dispatcher::db::deliveries::sweep(&mut conn, 30, 100).await.expect("sweep");
+    assert_eq!(deleted, 1);
+    let left = app.deliveries(&token, id, None).await;
+    assert_eq!((left.len(), left[0]["entityId"].as_str()), (1, Some("emp-new")));
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let bodies: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM event_bodies").get_result(&mut conn).await.expect("count");
+    assert_eq!(bodies.n, 1, "the swept delivery's body went too; the other's stays");
+    drop(conn);
+    app.shutdown().await;
+}

@@ -1,0 +1,2 @@
+DROP INDEX event_bodies_created;
+DROP INDEX deliveries_finished;
