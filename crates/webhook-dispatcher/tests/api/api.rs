@@ -193,3 +193,33 @@ async fn allowed_cidrs_open_a_private_network_only() {
     assert_problem(no, 422).await;
     app.shutdown().await;
 }
+
+/// The guard runs again at every connect: a worker that refuses private targets never reaches a
+/// loopback receiver, whether the URL names an address or a host name resolving to one (as a
+/// DNS rebinding would), even though the subscription was accepted when it was created.
+#[tokio::test]
+async fn the_guard_runs_again_at_connect_time() {
+    use std::time::Duration;
+    let mut app = spawn_app_with(&[("UAPI_DISPATCHER__ROLE", "api")]).await;
+    app.spawn_sibling(&[("UAPI_DISPATCHER__ROLE", "worker"), ("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "false")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let rx = crate::receiver::Receiver::always(200);
+    let by_name = rx.url.replace("127.0.0.1", "localhost");
+    let literal = app.create_webhook(&token, &rx.url, &["*"]).await;
+    let named = app.create_webhook(&token, &by_name, &["*"]).await;
+    app.publish(&crate::helpers::employee_event(application, "emp-1", 1, "employee.created")).await;
+    for hook in [&literal, &named] {
+        let id = hook["id"].as_str().expect("id");
+        let log = app
+            .wait_deliveries(&token, id, Duration::from_secs(15), |d| {
+                d.first().is_some_and(|d| d["attemptCount"].as_i64() >= Some(1))
+            })
+            .await;
+        let error = log[0]["attempts"][0]["error"].as_str().unwrap_or_default().to_owned();
+        assert!(error.contains("internal address"), "{error}");
+        assert_eq!(log[0]["attempts"][0]["statusCode"], Value::Null);
+    }
+    assert!(rx.hits().is_empty(), "the receiver was reached");
+    app.shutdown().await;
+}
