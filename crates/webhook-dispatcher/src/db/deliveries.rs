@@ -153,14 +153,15 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
             LIMIT $5 \
          ), locked AS ( \
             SELECT d.id FROM deliveries d \
-            WHERE d.id IN (SELECT id FROM candidates) AND d.status = 'pending' \
+            WHERE d.id = ANY(ARRAY(SELECT id FROM candidates)) AND d.status = 'pending' \
               AND (d.locked_until IS NULL OR d.locked_until < now()) \
             FOR UPDATE OF d SKIP LOCKED \
          ) \
          UPDATE deliveries d SET locked_until = now() + make_interval(secs => $6), updated_at = now() \
-         FROM locked l, event_bodies b, subscriptions s \
-         WHERE d.id = l.id AND b.event_id = d.event_id AND s.id = d.subscription_id \
-         RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, b.body, s.delivery_url, \
+         FROM subscriptions s \
+         WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id \
+         RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, \
+                   (SELECT b.body FROM event_bodies b WHERE b.event_id = d.event_id) AS body, s.delivery_url, \
                    s.secret, s.previous_secret, s.previous_secret_expires_at",
     )
     .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())

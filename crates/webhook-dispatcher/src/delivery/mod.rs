@@ -10,7 +10,7 @@ pub mod schedule;
 pub mod slots;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -47,6 +47,8 @@ struct Inner {
     /// Set when due deliveries may be waiting (capacity or order held them back): finished
     /// attempts then wake the poller instead of leaving them to the next poll.
     backlog: AtomicBool,
+    /// Attempts finished and not yet recorded (shutdown waits for them).
+    recording: AtomicUsize,
 }
 
 impl Dispatcher {
@@ -70,6 +72,7 @@ impl Dispatcher {
                 slots,
                 wake: Notify::new(),
                 backlog: AtomicBool::new(true),
+                recording: AtomicUsize::new(0),
             }),
         })
     }
@@ -127,7 +130,9 @@ impl Dispatcher {
             }
         }
         let deadline = tokio::time::Instant::now() + self.inner.settings.request_timeout() + Duration::from_secs(1);
-        while self.inner.slots.lock().await.claimed() > 0 && tokio::time::Instant::now() < deadline {
+        while (self.inner.slots.lock().await.claimed() > 0 || self.inner.recording.load(Ordering::Acquire) > 0)
+            && tokio::time::Instant::now() < deadline
+        {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -155,7 +160,9 @@ impl Dispatcher {
             self.note_backlog();
             return Ok(false);
         }
+        let started = std::time::Instant::now();
         let claimed = deliveries::claim(&mut conn, limits.all_due(self.inner.settings.lease())).await?;
+        tracing::debug!(claimed = claimed.len(), ms = started.elapsed().as_secs_f64() * 1e3, "claimed due deliveries");
         let full = claimed.len() as i64 >= limits.limit();
         if full {
             self.note_backlog();
@@ -212,11 +219,18 @@ impl Dispatcher {
             response_body: outcome.body.clone(),
         };
         let ok = result.succeeded();
+        // Capacity frees now (the row stays leased until its record commits, so no claim takes it).
+        inner.slots.lock().await.done(c.subscription_id, Some(ok), &inner.settings);
+        if inner.backlog.load(Ordering::Acquire) {
+            inner.wake.notify_one();
+        }
         let record = Record { attempt: record, next, subscription: c.subscription_id, gone: result.gone() };
+        inner.recording.fetch_add(1, Ordering::AcqRel);
         if let Err(e) = inner.recorder.record(record).await {
             // The lease expires and the delivery is attempted again: at-least-once.
             tracing::warn!(error = %e, delivery = %c.id, "recording an attempt failed");
         }
+        inner.recording.fetch_sub(1, Ordering::AcqRel);
         let label = match next {
             Next::Succeeded => "succeeded",
             Next::RetryAt(_) => "retried",
@@ -224,9 +238,8 @@ impl Dispatcher {
         };
         inner.metrics.outcome(label, outcome.latency.as_secs_f64(), ok);
         tracing::debug!(delivery = %c.id, status = ?outcome.status, outcome = label, "webhook attempt");
-        inner.slots.lock().await.done(c.subscription_id, Some(ok), &inner.settings);
-        if ok || inner.backlog.load(Ordering::Acquire) {
-            // A success may unblock the entity's next version; freed capacity may serve a backlog.
+        if ok {
+            // The entity's next version may be claimable now that this first attempt is recorded.
             inner.wake.notify_one();
         }
     }

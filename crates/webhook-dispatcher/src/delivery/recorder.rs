@@ -56,7 +56,10 @@ async fn write_batches(pool: PgPool, disable_after_secs: u64, mut rx: mpsc::Rece
             }
         }
         let records: Vec<&Record> = batch.iter().map(|(r, _)| r).collect();
-        match write(&pool, &records, disable_after_secs).await {
+        let started = std::time::Instant::now();
+        let written = write(&pool, &records, disable_after_secs).await;
+        tracing::debug!(records = records.len(), ms = started.elapsed().as_secs_f64() * 1e3, "attempts recorded");
+        match written {
             Ok(()) => {
                 for (_, done) in batch {
                     let _ = done.send(Ok(()));
