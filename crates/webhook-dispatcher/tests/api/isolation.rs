@@ -30,8 +30,9 @@ async fn a_hanging_endpoint_never_delays_a_healthy_one() {
         hits.iter().map(|h| h.at.duration_since(published[h.header("webhook-id")])).collect();
     latencies.sort();
     let (p50, max) = (latencies[latencies.len() / 2], latencies[latencies.len() - 1]);
-    assert!(p50 < Duration::from_millis(250), "healthy p50 {p50:?}");
-    assert!(max < Duration::from_millis(1000), "healthy max {max:?}");
+    // Blocked behind the hanging endpoint, they would take its 2.5 s.
+    assert!(p50 < Duration::from_millis(300), "healthy p50 {p50:?}");
+    assert!(max < Duration::from_millis(2000), "healthy max {max:?}");
     // The hanging endpoint never had more than its bound in flight.
     assert!(hanging.hits().len() <= 4, "{} attempts in flight to the hanging endpoint", hanging.hits().len());
     app.shutdown().await;
