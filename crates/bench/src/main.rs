@@ -26,6 +26,9 @@ struct Args {
     /// Write rate of the end-to-end latency run.
     #[arg(long, default_value_t = 1000)]
     rate: u64,
+    /// Skip the throughput runs and measure only the end-to-end latency (at `--rate`).
+    #[arg(long)]
+    latency_only: bool,
 }
 
 #[tokio::main]
@@ -35,6 +38,11 @@ async fn main() -> anyhow::Result<()> {
     let target = setup::tenant(&client, &args.control_plane, &args.employee_store, &args.admin_token).await?;
     let secs = Duration::from_secs(args.seconds);
 
+    if args.latency_only {
+        let e2e = load::end_to_end(&client, &target, args.rate, secs).await;
+        report::print(&format!("SCIM 201 → readable, writes at {}/s", args.rate), &e2e);
+        return Ok(());
+    }
     // Warm up connections and caches, then measure.
     load::creates(&client, &target, args.connections, Duration::from_secs(2), "warmup").await;
     let creates = load::creates(&client, &target, args.connections, secs, "create").await;

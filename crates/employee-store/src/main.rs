@@ -6,6 +6,9 @@ use uapi_employee_store::{MIGRATION_LOCK, MIGRATIONS};
 use uapi_platform::config::Sources;
 use uapi_platform::service::{self, Service};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load(Sources { file: Some(format!("config/{SERVICE}")), env: None })?;

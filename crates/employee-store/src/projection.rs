@@ -10,6 +10,7 @@ use uapi_events::model::{Employee, EmploymentStatus};
 use uapi_events::v1::EmployeeEvent;
 use uapi_platform::consumer::HandleError;
 use uapi_platform::db::PgPool;
+use uapi_platform::group_commit::GroupCommit;
 use uuid::Uuid;
 
 use crate::db::{self, EmployeeRow};
@@ -56,69 +57,48 @@ pub async fn handle(writer: Writer, delivery: std::sync::Arc<Delivery>) -> Resul
     writer.write(row).await
 }
 
-type Ticket = (EmployeeRow, tokio::sync::oneshot::Sender<Result<(), HandleError>>);
-
-/// Collects rows from concurrent handlers and writes them in batches.
+/// Collects rows from concurrent handlers and writes them in batches (a group commit). Batches
+/// may commit concurrently: the version guard makes the newest version win whatever the order.
 #[derive(Clone)]
 pub struct Writer {
-    tx: tokio::sync::mpsc::Sender<Ticket>,
+    batches: GroupCommit<EmployeeRow, Result<(), HandleError>>,
 }
 
 /// Rows written in one statement at most.
 const BATCH: usize = 64;
 
+/// Batches being written at once.
+const IN_FLIGHT: usize = 4;
+
 impl Writer {
     /// Starts the writer task; it ends when every `Writer` clone is dropped.
     pub fn start(pool: PgPool) -> Self {
-        let (tx, rx) = tokio::sync::mpsc::channel(BATCH * 4);
-        tokio::spawn(write_batches(pool, rx));
-        Self { tx }
+        let batches = GroupCommit::start(BATCH, IN_FLIGHT, move |rows| {
+            let pool = pool.clone();
+            async move { write_batch(&pool, rows).await }
+        });
+        Self { batches }
     }
 
     /// Resolves once `row` is committed (or known to be stale).
     pub async fn write(&self, row: EmployeeRow) -> Result<(), HandleError> {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        self.tx.send((row, done)).await.map_err(|_| HandleError::Unavailable("projection writer stopped".into()))?;
-        wait.await.unwrap_or_else(|_| Err(HandleError::Unavailable("projection writer stopped".into())))
+        let stopped = || HandleError::Unavailable("projection writer stopped".into());
+        self.batches.submit(row).await.unwrap_or_else(|| Err(stopped()))
     }
 }
 
-async fn write_batches(pool: PgPool, mut rx: tokio::sync::mpsc::Receiver<Ticket>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(t) => batch.push(t),
-                Err(_) => break,
+async fn write_batch(pool: &PgPool, rows: Vec<EmployeeRow>) -> Vec<Result<(), HandleError>> {
+    match write_rows(pool, rows.iter()).await {
+        Ok(()) => rows.iter().map(|_| Ok(())).collect(),
+        // One bad row must not fail its neighbours: retry each alone and report each result.
+        Err(_) if rows.len() > 1 => {
+            let mut results = Vec::with_capacity(rows.len());
+            for row in &rows {
+                results.push(write_rows(pool, std::iter::once(row)).await);
             }
+            results
         }
-        let outcome = write_rows(&pool, batch.iter().map(|(r, _)| r)).await;
-        match outcome {
-            Ok(()) => {
-                for (_, done) in batch {
-                    let _ = done.send(Ok(()));
-                }
-            }
-            // One bad row must not fail its neighbours: retry each alone and report each result.
-            Err(_) if batch.len() > 1 => {
-                for (row, done) in batch {
-                    let _ = done.send(write_rows(&pool, std::iter::once(&row)).await);
-                }
-            }
-            Err(e) => {
-                for (_, done) in batch {
-                    let _ = done.send(Err(clone_error(&e)));
-                }
-            }
-        }
-    }
-}
-
-fn clone_error(e: &HandleError) -> HandleError {
-    match e {
-        HandleError::Unavailable(m) => HandleError::Unavailable(m.clone()),
-        HandleError::Transient(m) => HandleError::Transient(m.clone()),
-        HandleError::Permanent(m) => HandleError::Permanent(m.clone()),
+        Err(e) => vec![Err(e)],
     }
 }
 

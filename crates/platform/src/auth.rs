@@ -121,11 +121,21 @@ impl TokenIssuer {
     }
 }
 
-/// Verifies access tokens (every service).
+/// Verifies access tokens (every service). A token that verified is remembered until it expires,
+/// so a client reusing its token (as clients do for its whole lifetime) pays the signature check
+/// once; the cache is keyed by the exact token, so it can only answer what verifying would.
 #[derive(Clone)]
 pub struct TokenVerifier {
     key: DecodingKey,
     validation: Validation,
+    verified: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, Claims>>>,
+}
+
+/// Verified tokens remembered at most; past that, expired ones are dropped, then all.
+const VERIFIED_CACHE: usize = 10_000;
+
+fn unix_now() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0)
 }
 
 impl TokenVerifier {
@@ -141,12 +151,27 @@ impl TokenVerifier {
         validation.set_required_spec_claims(&["exp", "iss", "aud", "sub"]);
         // Expiry is exact: a short-lived token gets no grace period.
         validation.leeway = 0;
-        Ok(Self { key: DecodingKey::from_ed_der(&raw), validation })
+        Ok(Self { key: DecodingKey::from_ed_der(&raw), validation, verified: Default::default() })
     }
 
     /// The claims of a valid, unexpired token from us; anything else is an error.
     pub fn verify(&self, token: &str) -> Result<Claims, jsonwebtoken::errors::Error> {
-        jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map(|d| d.claims)
+        let now = unix_now();
+        let remembered = self.verified.read().ok().and_then(|v| v.get(token).cloned());
+        if let Some(claims) = remembered.filter(|c| c.exp > now) {
+            return Ok(claims);
+        }
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map(|d| d.claims)?;
+        if let Ok(mut verified) = self.verified.write() {
+            if verified.len() >= VERIFIED_CACHE {
+                verified.retain(|_, c| c.exp > now);
+                if verified.len() >= VERIFIED_CACHE {
+                    verified.clear();
+                }
+            }
+            verified.insert(token.to_owned(), claims.clone());
+        }
+        Ok(claims)
     }
 }
 

@@ -132,6 +132,10 @@ impl RootSpanBuilder for TraceparentRootSpan {
     }
 
     fn on_request_end<B: MessageBody>(span: Span, outcome: &Result<ServiceResponse<B>, actix_web::Error>) {
+        // Recording the outcome formats the error eagerly; with the span filtered out nobody reads it.
+        if span.is_disabled() {
+            return;
+        }
         DefaultRootSpanBuilder::on_request_end(span, outcome);
     }
 }

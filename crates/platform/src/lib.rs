@@ -8,6 +8,7 @@ pub mod config;
 pub mod consumer;
 pub mod db;
 pub mod error;
+pub mod group_commit;
 pub mod health;
 pub mod http;
 pub mod metrics;

@@ -26,16 +26,13 @@ impl Change {
     }
 }
 
-pub async fn enqueue<C>(
-    conn: &mut C,
+/// The encoded event of one employee change, ready for the outbox.
+pub fn message(
     tenant: &Tenant,
     change: Change,
     employee: &Employee,
     changed_fields: Vec<String>,
-) -> diesel::QueryResult<()>
-where
-    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
-{
+) -> NewMessage<'static> {
     let event_id = Uuid::now_v7();
     let now = chrono::Utc::now();
     let event = EmployeeEvent {
@@ -55,14 +52,24 @@ where
         changed_fields,
         employee: Some(employee.into()),
     };
-    outbox::enqueue(
-        conn,
-        NewMessage {
-            message_id: event_id,
-            routing_key: change.routing_key(),
-            type_name: type_name::EMPLOYEE_EVENT,
-            payload: event.encode_to_vec(),
-        },
-    )
-    .await
+    NewMessage {
+        message_id: event_id,
+        routing_key: change.routing_key(),
+        type_name: type_name::EMPLOYEE_EVENT,
+        payload: event.encode_to_vec(),
+    }
+}
+
+/// Writes the event of one employee change into the outbox, inside the caller's transaction.
+pub async fn enqueue<C>(
+    conn: &mut C,
+    tenant: &Tenant,
+    change: Change,
+    employee: &Employee,
+    changed_fields: Vec<String>,
+) -> diesel::QueryResult<()>
+where
+    C: diesel_async::AsyncConnectionCore<Backend = diesel::pg::Pg> + Send,
+{
+    outbox::enqueue(conn, message(tenant, change, employee, changed_fields)).await
 }

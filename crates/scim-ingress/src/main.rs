@@ -6,6 +6,9 @@ use uapi_scim_ingress::config::Settings;
 use uapi_scim_ingress::startup::{Application, SERVICE};
 use uapi_scim_ingress::{MIGRATION_LOCK, MIGRATIONS};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let settings = Settings::load(Sources { file: Some(format!("config/{SERVICE}")), env: None })?;

@@ -42,6 +42,7 @@ impl Application {
             default_count: settings.scim.default_count,
             max_count: settings.scim.max_count,
             tokens: crate::scim::auth::TokenCache::new(Duration::from_millis(settings.scim.token_cache_ms)),
+            creates: crate::domain::group_commit::CreateWriter::start(pool.clone(), wake.clone()),
             outbox_wake: wake.clone(),
         });
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));

@@ -14,6 +14,8 @@ pub struct AppState {
     pub max_count: i64,
     /// Recently verified SCIM tokens.
     pub tokens: crate::scim::auth::TokenCache,
+    /// Commits concurrent creates together.
+    pub creates: crate::domain::group_commit::CreateWriter,
     /// Wakes the outbox relay after a commit that wrote events.
     pub outbox_wake: Arc<Notify>,
 }

@@ -42,6 +42,157 @@ pub async fn update(conn: &mut AsyncPgConnection, user: &UserWrite) -> QueryResu
     diesel::update(users::table.find(user.id)).set(user).execute(conn).await.map(|_| ())
 }
 
+/// A new user and its `employee.created` event, as [`insert_created`] takes them.
+pub struct NewUser {
+    pub row: UserWrite,
+    pub event: uapi_platform::outbox::NewMessage<'static>,
+    pub traceparent: Option<String>,
+}
+
+/// What [`insert_created`] did with one user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Inserted {
+    /// Stored with its event; `has_reports`: existing users name it as their manager.
+    Stored { has_reports: bool },
+    /// Its userName is taken (by a stored user or by an earlier one of the same batch).
+    Taken,
+}
+
+/// Inserts `users` and, for each one stored, its event into the outbox: one statement, so one
+/// round trip and one commit for the whole batch (a group commit). A user whose userName is taken
+/// is skipped together with its event, and reported as [`Inserted::Taken`].
+pub async fn insert_created(conn: &mut AsyncPgConnection, users: &[NewUser]) -> QueryResult<Vec<Inserted>> {
+    let stored: Vec<(Uuid, bool)> = InsertCreated::of(users).load(conn).await?;
+    let stored: std::collections::HashMap<Uuid, bool> = stored.into_iter().collect();
+    Ok(users
+        .iter()
+        .map(|u| match stored.get(&u.row.id) {
+            Some(&has_reports) => Inserted::Stored { has_reports },
+            None => Inserted::Taken,
+        })
+        .collect())
+}
+
+/// The batch insert with its binds, one array per column. A query type of its own (not
+/// `sql_query`), so the statement is prepared and planned once per connection, not per batch.
+struct InsertCreated<'a> {
+    ids: Vec<Uuid>,
+    connection_ids: Vec<Uuid>,
+    user_names: Vec<&'a str>,
+    external_ids: Vec<Option<&'a str>>,
+    emails: Vec<Value>,
+    manager_remote_ids: Vec<Option<&'a str>>,
+    active: Vec<bool>,
+    resources: Vec<&'a Value>,
+    employees: Vec<&'a Value>,
+    versions: Vec<i64>,
+    created_at: Vec<DateTime<Utc>>,
+    updated_at: Vec<DateTime<Utc>>,
+    message_ids: Vec<Uuid>,
+    routing_keys: Vec<&'a str>,
+    type_names: Vec<&'a str>,
+    payloads: Vec<&'a [u8]>,
+    traceparents: Vec<Option<&'a str>>,
+}
+
+impl<'a> InsertCreated<'a> {
+    fn of(users: &'a [NewUser]) -> Self {
+        let rows = || users.iter().map(|u| &u.row);
+        Self {
+            ids: rows().map(|r| r.id).collect(),
+            connection_ids: rows().map(|r| r.connection_id).collect(),
+            user_names: rows().map(|r| r.user_name.as_str()).collect(),
+            external_ids: rows().map(|r| r.external_id.as_deref()).collect(),
+            emails: rows().map(|r| Value::from(r.emails.clone())).collect(),
+            manager_remote_ids: rows().map(|r| r.manager_remote_id.as_deref()).collect(),
+            active: rows().map(|r| r.active).collect(),
+            resources: rows().map(|r| &r.resource).collect(),
+            employees: rows().map(|r| &r.employee).collect(),
+            versions: rows().map(|r| r.version).collect(),
+            created_at: rows().map(|r| r.created_at).collect(),
+            updated_at: rows().map(|r| r.updated_at).collect(),
+            message_ids: users.iter().map(|u| u.event.message_id).collect(),
+            routing_keys: users.iter().map(|u| u.event.routing_key).collect(),
+            type_names: users.iter().map(|u| u.event.type_name).collect(),
+            payloads: users.iter().map(|u| u.event.payload.as_slice()).collect(),
+            traceparents: users.iter().map(|u| u.traceparent.as_deref()).collect(),
+        }
+    }
+}
+
+impl diesel::query_builder::QueryId for InsertCreated<'_> {
+    type QueryId = InsertCreated<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::Query for InsertCreated<'_> {
+    type SqlType = (SqlUuid, diesel::sql_types::Bool);
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for InsertCreated<'_> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, Bool, Bytea, Jsonb, Nullable, Timestamptz};
+        // Each bind is written where it stands: unnest($1::uuid[], $2::uuid[], …).
+        out.push_sql(INSERT_CREATED_HEAD);
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.connection_ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<Text>, _>(&self.user_names)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.external_ids)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.emails)?;
+        out.push_sql("::jsonb[], ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.manager_remote_ids)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Bool>, _>(&self.active)?;
+        out.push_sql("::bool[], ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.resources)?;
+        out.push_sql("::jsonb[], ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.employees)?;
+        out.push_sql("::jsonb[], ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.versions)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&self.created_at)?;
+        out.push_sql("::timestamptz[], ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&self.updated_at)?;
+        out.push_sql("::timestamptz[], ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.message_ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<Text>, _>(&self.routing_keys)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Text>, _>(&self.type_names)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Bytea>, _>(&self.payloads)?;
+        out.push_sql("::bytea[], ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.traceparents)?;
+        out.push_sql("::text[]");
+        out.push_sql(INSERT_CREATED_TAIL);
+        Ok(())
+    }
+}
+
+/// The statement around the binds. Data-modifying CTEs run exactly once and commit with the
+/// statement. Outbox rows follow the input order, so their ids (the publish order) do too.
+const INSERT_CREATED_HEAD: &str = "WITH input AS (SELECT * FROM unnest(";
+const INSERT_CREATED_TAIL: &str = ") WITH ORDINALITY \
+    AS t(id, connection_id, user_name, external_id, emails, manager_remote_id, active, resource, employee, version, \
+        created_at, updated_at, message_id, routing_key, type_name, payload, traceparent, ord)\
+), inserted AS (\
+    INSERT INTO users (id, connection_id, user_name, external_id, emails, manager_remote_id, active, resource, \
+        employee, version, created_at, updated_at) \
+    SELECT id, connection_id, user_name, external_id, ARRAY(SELECT jsonb_array_elements_text(emails)), \
+        manager_remote_id, active, resource, employee, version, created_at, updated_at FROM input ORDER BY ord \
+    ON CONFLICT DO NOTHING \
+    RETURNING id, connection_id, external_id\
+), events AS (\
+    INSERT INTO outbox (message_id, routing_key, type_name, payload, traceparent) \
+    SELECT message_id, routing_key, type_name, payload, traceparent FROM input JOIN inserted USING (id) ORDER BY ord\
+) \
+SELECT i.id, EXISTS (SELECT 1 FROM users r WHERE r.connection_id = i.connection_id \
+    AND r.manager_remote_id IN (i.id::text, i.external_id)) AS has_reports FROM inserted i";
+
 /// The user, locked for the rest of the transaction when `lock` is set.
 pub async fn find(
     conn: &mut AsyncPgConnection,

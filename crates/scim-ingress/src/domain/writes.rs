@@ -8,8 +8,11 @@ use serde_json::{Map, Value};
 use uapi_events::model::Employee;
 use uuid::Uuid;
 
+use uapi_platform::db::PgPool;
+
+use super::group_commit::CreateWriter;
 use super::{normalize, resource};
-use crate::db::users::{self, UserRow, UserWrite};
+use crate::db::users::{self, Inserted, NewUser, UserRow, UserWrite};
 use crate::db::{self, is_unique_violation};
 use crate::events::{self, Change};
 use crate::scim::auth::Tenant;
@@ -85,20 +88,49 @@ async fn update_these_reports(conn: &mut AsyncPgConnection, tenant: &Tenant, rep
     Ok(())
 }
 
-/// `POST /Users`.
+/// `POST /Users`. A create without a manager goes through the group commit; one with a manager
+/// is stored in a transaction of its own, which resolves the manager against the stored users.
 pub async fn create(
-    conn: &mut AsyncPgConnection,
+    pool: &PgPool,
+    writer: &CreateWriter,
     tenant: &Tenant,
     resource: Map<String, Value>,
 ) -> ScimResult<Written> {
     let id = Uuid::now_v7();
+    let now = db::now();
+    let mut employee = normalize::employee(id, tenant, &resource);
+    employee.version = 1;
+    employee.created_at = Some(now);
+    employee.updated_at = Some(now);
+    if employee.manager_remote_id.is_some() {
+        let mut conn = pool.get().await?;
+        return create_with_manager(&mut conn, tenant, id, resource, employee).await;
+    }
+    let row = write_of(id, tenant, &resource, &employee)?;
+    let event = events::message(tenant, Change::Created, &employee, Employee::content_fields());
+    let user = NewUser { row: row.clone(), event, traceparent: uapi_platform::outbox::current_traceparent() };
+    match writer.create(user).await? {
+        Inserted::Taken => Err(conflict(&row.user_name)),
+        Inserted::Stored { has_reports } => {
+            if has_reports {
+                // Users stored before their manager name it by id or externalId: resolve them now.
+                let mut conn = pool.get().await?;
+                conn.transaction::<(), ScimError, _>(async |conn| update_reports(conn, tenant, &row).await).await?;
+            }
+            Ok(Written { row, emitted: true })
+        }
+    }
+}
+
+async fn create_with_manager(
+    conn: &mut AsyncPgConnection,
+    tenant: &Tenant,
+    id: Uuid,
+    resource: Map<String, Value>,
+    mut employee: Employee,
+) -> ScimResult<Written> {
     conn.transaction::<Written, ScimError, _>(async |conn| {
-        let now = db::now();
-        let mut employee = normalize::employee(id, tenant, &resource);
         resolve_manager(conn, tenant, &mut employee).await?;
-        employee.version = 1;
-        employee.created_at = Some(now);
-        employee.updated_at = Some(now);
         let write = write_of(id, tenant, &resource, &employee)?;
         let row = write.clone();
         let keys = manager_keys(&row);

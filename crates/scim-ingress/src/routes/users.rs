@@ -96,8 +96,7 @@ async fn create(
 ) -> ScimResult<HttpResponse> {
     let body = body::json_object(payload, state.body_limit).await?;
     let resource = resource::clean(body, None)?;
-    let mut conn = state.pool.get().await?;
-    let written = writes::create(&mut conn, &tenant, resource).await?;
+    let written = writes::create(&state.pool, &state.creates, &tenant, resource).await?;
     state.outbox_wake.notify_one();
     let rendered = render_for(&state, &written.row, &req)?;
     let location = format!("{}/Users/{}", state.base_url, written.row.id);

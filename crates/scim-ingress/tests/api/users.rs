@@ -168,3 +168,36 @@ async fn search_endpoint_and_attribute_projection() {
     crate::helpers::assert_scim_error(res, 400, Some("invalidValue")).await;
     app.shutdown().await;
 }
+
+/// Concurrent creates share commits (group commit), yet each gets its own answer: of the userNames
+/// that differ only in case exactly one is created, and only the created users have events.
+#[tokio::test]
+async fn concurrent_creates_each_get_their_own_answer() {
+    let app = spawn_app().await;
+    let c = app.connection().await;
+    let send = |body: Value| {
+        let (app, c) = (&app, &c);
+        async move { app.send(c, Method::POST, "/Users", Some(&body.to_string())).await }
+    };
+    let same_name = ["Twin@Example.com", "twin@example.com", "TWIN@EXAMPLE.COM", "tWiN@example.COM"];
+    let twins = futures_util::future::join_all(same_name.iter().map(|n| send(json!({ "userName": n }))));
+    let distinct =
+        futures_util::future::join_all((0..24).map(|i| send(json!({ "userName": format!("c{i}@example.com") }))));
+    let (twins, distinct) = tokio::join!(twins, distinct);
+
+    let statuses: Vec<u16> = twins.iter().map(|r| r.status().as_u16()).collect();
+    assert_eq!(statuses.iter().filter(|s| **s == 201).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == 409).count(), 3, "{statuses:?}");
+    for res in twins.into_iter().filter(|r| r.status() == 409) {
+        crate::helpers::assert_scim_error(res, 409, Some("uniqueness")).await;
+    }
+    let mut ids = std::collections::HashSet::new();
+    for res in distinct {
+        assert_eq!(res.status(), 201);
+        let body: Value = res.json().await.expect("json");
+        assert!(ids.insert(body["id"].as_str().expect("id").to_owned()));
+    }
+    assert_eq!(app.user_count().await, 25);
+    assert_eq!(app.outbox_len().await, 25, "one employee.created per stored user, none for a 409");
+    app.shutdown().await;
+}
