@@ -300,6 +300,30 @@ mod tests {
     }
 
     #[test]
+    fn group_events_render_with_the_group_as_data() {
+        let event = GroupEvent {
+            event_id: Uuid::now_v7().to_string(),
+            event_type: "group.updated".into(),
+            tenant: Some(v1::Tenant { application_id: Uuid::now_v7().to_string(), ..Default::default() }),
+            occurred_at: None,
+            version: 3,
+            changed_fields: vec!["memberIds".into()],
+            group: Some(v1::Group {
+                id: "g1".into(),
+                name: "Engineering".into(),
+                member_ids: vec!["e1".into()],
+                ..Default::default()
+            }),
+        };
+        let r = render("group.updated", &event.encode_to_vec()).expect("renders");
+        let body: Value = serde_json::from_str(&r.body).expect("json");
+        assert_eq!((body["entityType"].as_str(), body["entityId"].as_str()), (Some("group"), Some("g1")));
+        assert_eq!(body["data"]["memberIds"], json!(["e1"]));
+        assert_eq!(body["data"]["name"], "Engineering");
+        assert_eq!((r.entity_id.as_str(), r.version), ("g1", 3));
+    }
+
+    #[test]
     fn garbage_is_permanent() {
         assert!(matches!(render("employee.created", b"\xff\xff"), Err(HandleError::Permanent(_))));
     }

@@ -238,8 +238,9 @@ impl Dispatcher {
         };
         inner.metrics.outcome(label, outcome.latency.as_secs_f64(), ok);
         tracing::debug!(delivery = %c.id, status = ?outcome.status, outcome = label, "webhook attempt");
-        if ok {
-            // The entity's next version may be claimable now that this first attempt is recorded.
+        if ok || c.attempt_count == 0 {
+            // The entity's next version may be claimable now that this first attempt is recorded
+            // (after a success, or a first failure that moved this version into backoff).
             inner.wake.notify_one();
         }
     }

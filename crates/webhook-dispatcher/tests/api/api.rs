@@ -158,6 +158,18 @@ async fn bad_input_is_a_problem_never_a_500() {
 async fn internal_targets_are_refused_unless_private_targets_are_allowed() {
     let app = spawn_app_with(&[("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "false")]).await;
     let token = app.token(Uuid::now_v7());
+    let ok = app.post("/api/webhooks", &token, &json!({ "deliveryUrl": "http://93.184.215.14/hook" })).await;
+    assert_eq!(ok.status(), 201, "a public address is accepted");
+    let id = ok.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    let patched = app
+        .send(
+            Method::PATCH,
+            &format!("/api/webhooks/{id}"),
+            &token,
+            Some(&json!({ "deliveryUrl": "http://10.0.0.1/" })),
+        )
+        .await;
+    assert_problem(patched, 422).await;
     for url in [
         "http://127.0.0.1/hook",
         "http://10.0.0.1/hook",

@@ -315,3 +315,20 @@ async fn finished_deliveries_past_retention_are_swept() {
     drop(conn);
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_version_in_backoff_lets_later_versions_through() {
+    let app = spawn_app_with(&[("UAPI_WEBHOOKS__RETRY_SCHEDULE_SECS", "0,0.5,0.5")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    // The first request (version 1) fails; everything after succeeds.
+    let rx = Receiver::start(|n| if n == 0 { Reply::Status(500) } else { Reply::Status(200) });
+    app.create_webhook(&token, &rx.url, &["*"]).await;
+    app.publish(&employee_event(application, "emp-1", 1, "employee.created")).await;
+    rx.wait_hits(1, WAIT).await;
+    app.publish(&employee_event(application, "emp-1", 2, "employee.updated")).await;
+    let hits = rx.wait_hits(3, WAIT).await;
+    let versions: Vec<i64> = hits.iter().map(|h| h.json()["version"].as_i64().expect("version")).collect();
+    assert_eq!(versions, [1, 2, 1], "version 2 does not wait for version 1's retry");
+    app.shutdown().await;
+}
