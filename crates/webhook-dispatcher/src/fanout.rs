@@ -193,8 +193,9 @@ fn clone_error(e: &HandleError) -> HandleError {
 /// the delivery loop can start now.
 async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) -> Result<(), HandleError> {
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
-    let mut slots = dispatcher.lock_slots().await;
-    let limits = slots.limits(dispatcher.settings());
+    // A snapshot of the capacity: concurrent claims may overshoot the claim-ahead bound by a
+    // batch, never the in-flight bounds (those are semaphores).
+    let limits = dispatcher.lock_slots().await.limits(dispatcher.settings());
     let lease = dispatcher.settings().lease();
     let claimed = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -242,8 +243,7 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     if claimed.len() < created {
         dispatcher.note_backlog();
     }
-    let tickets = slots.register(claimed, dispatcher.settings());
-    drop(slots);
+    let tickets = dispatcher.lock_slots().await.register(claimed, dispatcher.settings());
     dispatcher.start(tickets);
     Ok(())
 }

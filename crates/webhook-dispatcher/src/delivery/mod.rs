@@ -85,7 +85,7 @@ impl Dispatcher {
         &self.inner.metrics
     }
 
-    /// Claims are computed under this lock so the in-flight bounds hold.
+    /// The in-flight counts and breakers (held briefly, never across a query).
     pub async fn lock_slots(&self) -> MutexGuard<'_, Slots> {
         self.inner.slots.lock().await
     }
@@ -154,8 +154,7 @@ impl Dispatcher {
     async fn claim_due(&self) -> anyhow::Result<bool> {
         self.inner.backlog.store(false, Ordering::Release);
         let mut conn = self.inner.pool.get().await?;
-        let mut slots = self.inner.slots.lock().await;
-        let limits = slots.limits(&self.inner.settings);
+        let limits = self.inner.slots.lock().await.limits(&self.inner.settings);
         if limits.limit() == 0 {
             self.note_backlog();
             return Ok(false);
@@ -167,8 +166,7 @@ impl Dispatcher {
         if full {
             self.note_backlog();
         }
-        let tickets = slots.register(claimed, &self.inner.settings);
-        drop(slots);
+        let tickets = self.inner.slots.lock().await.register(claimed, &self.inner.settings);
         self.start(tickets);
         Ok(full)
     }
