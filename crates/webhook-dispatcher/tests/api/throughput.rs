@@ -51,3 +51,34 @@ async fn throughput_to_a_local_sink() {
     println!("first 200: attempt latency ms {lat:?}\ncreated→completed ms {queued:?}");
     app.shutdown().await;
 }
+
+#[tokio::test]
+#[ignore = "a measurement, not a test"]
+async fn latency_at_a_steady_rate() {
+    let n: usize = std::env::var("N").ok().and_then(|v| v.parse().ok()).unwrap_or(500);
+    let app = spawn_app_with(&[("UAPI_DATABASE__POOL_SIZE", "16")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let rx = Receiver::always(200);
+    app.create_webhook(&token, &rx.url, &["*"]).await;
+    app.publish(&employee_event(application, "warm-up", 1, "employee.created")).await;
+    rx.wait_hits(1, Duration::from_secs(10)).await;
+    let mut sent = std::collections::HashMap::new();
+    for i in 0..n {
+        let e = employee_event(application, &format!("emp-{i}"), 1, "employee.created");
+        sent.insert(e.event_id.clone(), Instant::now());
+        app.publish(&e).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let hits = rx.wait_hits(n + 1, Duration::from_secs(60)).await;
+    let mut lat: Vec<Duration> =
+        hits.iter().filter_map(|h| sent.get(h.header("webhook-id")).map(|t| h.at.duration_since(*t))).collect();
+    lat.sort();
+    println!(
+        "publish→webhook: p50 {:?}, p99 {:?}, max {:?}",
+        lat[lat.len() / 2],
+        lat[lat.len() * 99 / 100],
+        lat[lat.len() - 1]
+    );
+    app.shutdown().await;
+}
