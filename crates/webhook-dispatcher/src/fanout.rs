@@ -20,6 +20,7 @@ use uapi_platform::consumer::HandleError;
 use uapi_platform::db::PgPool;
 use uuid::Uuid;
 
+use crate::db::claims;
 use crate::db::deliveries::{self, EventBody, NewDelivery};
 use crate::db::subscriptions;
 use crate::delivery::Dispatcher;
@@ -233,7 +234,7 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
             if created.is_empty() {
                 return Ok((Vec::new(), 0));
             }
-            let claimed = deliveries::claim(conn, limits.with_only(&created, lease)).await?;
+            let claimed = claims::claim(conn, limits.with_only(&created, lease)).await?;
             Ok((claimed, created.len()))
         })
         .await

@@ -1,5 +1,6 @@
 //! Persistence: subscriptions, the events' rendered bodies, deliveries and their attempts.
 
+pub mod claims;
 pub mod deliveries;
 pub mod schema;
 pub mod subscriptions;

@@ -8,7 +8,7 @@ use chrono::Utc;
 use reqwest::Client;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
-use crate::db::deliveries::Claimed;
+use crate::db::claims::Claimed;
 use crate::signature;
 use crate::ssrf::{GuardedResolver, TargetPolicy};
 

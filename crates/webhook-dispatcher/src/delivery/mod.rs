@@ -20,6 +20,7 @@ use uapi_platform::db::PgPool;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
+use crate::db::claims;
 use crate::db::deliveries::{self, Attempt, Next};
 use crate::ssrf::TargetPolicy;
 use metrics::DeliveryMetrics;
@@ -160,7 +161,7 @@ impl Dispatcher {
             return Ok(false);
         }
         let started = std::time::Instant::now();
-        let claimed = deliveries::claim(&mut conn, limits.all_due(self.inner.settings.lease())).await?;
+        let claimed = claims::claim(&mut conn, limits.all_due(self.inner.settings.lease())).await?;
         tracing::debug!(claimed = claimed.len(), ms = started.elapsed().as_secs_f64() * 1e3, "claimed due deliveries");
         let full = claimed.len() as i64 >= limits.limit();
         if full {

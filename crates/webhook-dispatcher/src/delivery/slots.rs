@@ -14,7 +14,7 @@ use tokio::sync::Semaphore;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
-use crate::db::deliveries::{ClaimLimits, Claimed};
+use crate::db::claims::{ClaimLimits, Claimed};
 
 /// Deliveries claimed per healthy endpoint, as a multiple of its in-flight bound.
 pub const CLAIM_AHEAD: usize = 4;

@@ -1,0 +1,102 @@
+//! The workers' claims: leases taken with `FOR UPDATE SKIP LOCKED`, fair per subscription, in
+//! version order per entity.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamptz};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uuid::Uuid;
+
+type SqlUuid = diesel::sql_types::Uuid;
+
+/// A delivery a worker holds a lease on, with what it needs to attempt it.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Claimed {
+    #[diesel(sql_type = SqlUuid)]
+    pub id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub subscription_id: Uuid,
+    #[diesel(sql_type = SqlUuid)]
+    pub event_id: Uuid,
+    #[diesel(sql_type = Integer)]
+    pub attempt_count: i32,
+    #[diesel(sql_type = Integer)]
+    pub step: i32,
+    #[diesel(sql_type = Text)]
+    pub body: String,
+    #[diesel(sql_type = Text)]
+    pub delivery_url: String,
+    #[diesel(sql_type = Text)]
+    pub secret: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub previous_secret: Option<String>,
+    #[diesel(sql_type = Nullable<Timestamptz>)]
+    pub previous_secret_expires_at: Option<DateTime<Utc>>,
+}
+
+/// What a claim may take.
+pub struct ClaimLimits<'a> {
+    /// Subscriptions whose remaining capacity is not the default (busy, breaker open: 0).
+    pub capped: &'a [(Uuid, i32)],
+    /// Capacity of every other subscription.
+    pub default_cap: i32,
+    /// Deliveries claimed at most.
+    pub limit: i64,
+    pub lease: std::time::Duration,
+    /// Only among these deliveries (the fan-out's new ones); all due ones when `None`.
+    pub only: Option<&'a [Uuid]>,
+}
+
+/// Claims due, unleased deliveries of enabled subscriptions: at most each subscription's
+/// capacity, round-robin across subscriptions (so one endpoint's backlog never starves the
+/// others), and never a version of an entity while an older version of it awaits its first
+/// attempt. Rows another worker is claiming are skipped (`SKIP LOCKED`).
+pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> QueryResult<Vec<Claimed>> {
+    if limits.limit <= 0 {
+        return Ok(Vec::new());
+    }
+    diesel::sql_query(
+        "WITH caps AS ( \
+            SELECT * FROM unnest($1::uuid[], $2::int[]) AS c(subscription_id, cap) \
+         ), candidates AS ( \
+            SELECT d.id FROM subscriptions s \
+            LEFT JOIN caps ON caps.subscription_id = s.id \
+            CROSS JOIN LATERAL ( \
+                SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn \
+                FROM deliveries d \
+                WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now() \
+                  AND (d.locked_until IS NULL OR d.locked_until < now()) \
+                  AND ($3::uuid[] IS NULL OR d.id = ANY($3)) \
+                  AND NOT EXISTS ( \
+                      SELECT 1 FROM deliveries p \
+                      WHERE p.subscription_id = d.subscription_id AND p.entity_id = d.entity_id \
+                        AND p.status = 'pending' AND p.attempt_count = 0 AND p.version < d.version) \
+                ORDER BY d.next_attempt_at, d.id \
+                LIMIT coalesce(caps.cap, $4) \
+            ) d \
+            WHERE s.status = 'Enabled' AND coalesce(caps.cap, $4) > 0 \
+              AND ($3::uuid[] IS NULL OR s.id IN (SELECT subscription_id FROM deliveries WHERE id = ANY($3))) \
+            ORDER BY d.rn, d.id \
+            LIMIT $5 \
+         ), locked AS ( \
+            SELECT d.id FROM deliveries d \
+            WHERE d.id = ANY(ARRAY(SELECT id FROM candidates)) AND d.status = 'pending' \
+              AND (d.locked_until IS NULL OR d.locked_until < now()) \
+            FOR UPDATE OF d SKIP LOCKED \
+         ) \
+         UPDATE deliveries d SET locked_until = now() + make_interval(secs => $6), updated_at = now() \
+         FROM subscriptions s \
+         WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id \
+         RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, \
+                   (SELECT b.body FROM event_bodies b WHERE b.event_id = d.event_id) AS body, s.delivery_url, \
+                   s.secret, s.previous_secret, s.previous_secret_expires_at",
+    )
+    .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
+    .bind::<Nullable<Array<SqlUuid>>, _>(limits.only.map(<[Uuid]>::to_vec))
+    .bind::<Integer, _>(limits.default_cap)
+    .bind::<BigInt, _>(limits.limit)
+    .bind::<Double, _>(limits.lease.as_secs_f64())
+    .load(conn)
+    .await
+}
