@@ -44,25 +44,85 @@ pub struct EmployeeRow {
 /// duplicates and stale redeliveries change nothing) and it belongs to the same consumer.
 /// The rows must have distinct ids. Returns how many were applied.
 pub async fn apply_many(conn: &mut AsyncPgConnection, rows: &[EmployeeRow]) -> QueryResult<usize> {
-    use diesel::query_dsl::methods::FilterDsl;
-    use diesel::upsert::excluded;
-    let upsert = diesel::insert_into(employees::table).values(rows).on_conflict(employees::id).do_update().set((
-        employees::version.eq(excluded(employees::version)),
-        employees::last_event_id.eq(excluded(employees::last_event_id)),
-        employees::employment_status.eq(excluded(employees::employment_status)),
-        employees::work_email_lower.eq(excluded(employees::work_email_lower)),
-        employees::data.eq(excluded(employees::data)),
-        employees::updated_at.eq(excluded(employees::updated_at)),
-        employees::deleted_at.eq(excluded(employees::deleted_at)),
-    ));
-    FilterDsl::filter(
-        upsert,
-        employees::version
-            .lt(excluded(employees::version))
-            .and(employees::consumer_id.eq(excluded(employees::consumer_id))),
-    )
-    .execute(conn)
-    .await
+    Upsert::of(rows).execute(conn).await
+}
+
+/// The batch upsert with one array bind per column, so it is one prepared statement (parsed and
+/// planned once per connection) whatever the batch size.
+struct Upsert<'a> {
+    ids: Vec<Uuid>,
+    application_ids: Vec<Uuid>,
+    consumer_ids: Vec<Uuid>,
+    connection_ids: Vec<Uuid>,
+    versions: Vec<i64>,
+    last_event_ids: Vec<Uuid>,
+    employment_statuses: Vec<&'a str>,
+    work_emails: Vec<Option<&'a str>>,
+    data: Vec<&'a Value>,
+    updated_at: Vec<DateTime<Utc>>,
+    deleted_at: Vec<Option<DateTime<Utc>>>,
+}
+
+impl<'a> Upsert<'a> {
+    fn of(rows: &'a [EmployeeRow]) -> Self {
+        Self {
+            ids: rows.iter().map(|r| r.id).collect(),
+            application_ids: rows.iter().map(|r| r.application_id).collect(),
+            consumer_ids: rows.iter().map(|r| r.consumer_id).collect(),
+            connection_ids: rows.iter().map(|r| r.connection_id).collect(),
+            versions: rows.iter().map(|r| r.version).collect(),
+            last_event_ids: rows.iter().map(|r| r.last_event_id).collect(),
+            employment_statuses: rows.iter().map(|r| r.employment_status.as_str()).collect(),
+            work_emails: rows.iter().map(|r| r.work_email_lower.as_deref()).collect(),
+            data: rows.iter().map(|r| &r.data).collect(),
+            updated_at: rows.iter().map(|r| r.updated_at).collect(),
+            deleted_at: rows.iter().map(|r| r.deleted_at).collect(),
+        }
+    }
+}
+
+impl diesel::query_builder::QueryId for Upsert<'_> {
+    type QueryId = Upsert<'static>;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl diesel::query_builder::QueryFragment<diesel::pg::Pg> for Upsert<'_> {
+    fn walk_ast<'b>(&'b self, mut out: diesel::query_builder::AstPass<'_, 'b, diesel::pg::Pg>) -> QueryResult<()> {
+        use diesel::sql_types::{Array, BigInt, Jsonb, Nullable, Text, Timestamptz, Uuid as SqlUuid};
+        out.push_sql(
+            "INSERT INTO employees (id, application_id, consumer_id, connection_id, version, last_event_id, \
+             employment_status, work_email_lower, data, updated_at, deleted_at) SELECT * FROM unnest(",
+        );
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.application_ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.consumer_ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.connection_ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<BigInt>, _>(&self.versions)?;
+        out.push_sql("::int8[], ");
+        out.push_bind_param::<Array<SqlUuid>, _>(&self.last_event_ids)?;
+        out.push_sql("::uuid[], ");
+        out.push_bind_param::<Array<Text>, _>(&self.employment_statuses)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Nullable<Text>>, _>(&self.work_emails)?;
+        out.push_sql("::text[], ");
+        out.push_bind_param::<Array<Jsonb>, _>(&self.data)?;
+        out.push_sql("::jsonb[], ");
+        out.push_bind_param::<Array<Timestamptz>, _>(&self.updated_at)?;
+        out.push_sql("::timestamptz[], ");
+        out.push_bind_param::<Array<Nullable<Timestamptz>>, _>(&self.deleted_at)?;
+        out.push_sql(
+            "::timestamptz[]) ON CONFLICT (id) DO UPDATE SET version = excluded.version, \
+             last_event_id = excluded.last_event_id, employment_status = excluded.employment_status, \
+             work_email_lower = excluded.work_email_lower, data = excluded.data, updated_at = excluded.updated_at, \
+             deleted_at = excluded.deleted_at \
+             WHERE employees.version < excluded.version AND employees.consumer_id = excluded.consumer_id",
+        );
+        Ok(())
+    }
 }
 
 /// What the list endpoint filters on, besides the consumer.

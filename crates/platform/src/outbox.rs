@@ -93,7 +93,7 @@ struct Row {
 }
 
 /// How long the relay waits after a wake-up so that concurrent commits share a round.
-const COALESCE: Duration = Duration::from_millis(2);
+const COALESCE: Duration = Duration::from_millis(1);
 
 /// How long a batch waits for the broker's confirms before it is retried.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
@@ -211,26 +211,25 @@ pub async fn relay_once(
             if rows.is_empty() {
                 return Ok(0);
             }
-            let mut pending = Vec::with_capacity(rows.len());
-            for row in &rows {
+            let message_ids: Vec<String> = rows.iter().map(|r| r.message_id.to_string()).collect();
+            // All frames are queued at once (each publish takes its confirm sequence number and
+            // queues its frames on its first poll, which join_all does in order), instead of
+            // waiting for the connection's I/O loop to write each message before the next.
+            let sends = rows.iter().zip(&message_ids).map(|(row, message_id)| {
                 let mut headers = FieldTable::default();
                 if let Some(tp) = &row.traceparent {
                     headers.insert("traceparent".into(), AMQPValue::LongString(tp.as_str().into()));
                 }
-                let message_id = row.message_id.to_string();
-                pending.push(
-                    publisher
-                        .send(Outgoing {
-                            routing_key: &row.routing_key,
-                            type_name: &row.type_name,
-                            message_id: &message_id,
-                            content_type: CONTENT_TYPE,
-                            body: &row.payload,
-                            headers,
-                        })
-                        .await?,
-                );
-            }
+                publisher.send(Outgoing {
+                    routing_key: &row.routing_key,
+                    type_name: &row.type_name,
+                    message_id,
+                    content_type: CONTENT_TYPE,
+                    body: &row.payload,
+                    headers,
+                })
+            });
+            let pending = futures_util::future::join_all(sends).await.into_iter().collect::<Result<Vec<_>, _>>()?;
             // Confirms arrive in publish order; stop at the first failure so order is kept.
             let mut confirmed = Vec::with_capacity(rows.len());
             let mut failure = None;
