@@ -232,16 +232,24 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
                 .collect();
             let created = deliveries::insert_fanout(conn, &bodies, &new).await?;
             if created.is_empty() {
-                return Ok((Vec::new(), 0));
+                return Ok((Vec::new(), 0, 0));
             }
             let claimed = claims::claim(conn, limits.with_only(&created, lease)).await?;
-            Ok((claimed, created.len()))
+            // Left unclaimed for a subscription that could take more: the delivery loop should
+            // look again as soon as capacity frees (not for open breakers: their cool-down decides).
+            let fresh: std::collections::HashSet<&Uuid> = created.iter().collect();
+            let waiting = new
+                .iter()
+                .filter(|d| fresh.contains(&d.id) && !limits.blocked(d.subscription_id))
+                .count()
+                .saturating_sub(claimed.len());
+            Ok((claimed, created.len(), waiting))
         })
         .await
         .map_err(HandleError::from_query)?;
-    let (claimed, created) = claimed;
+    let (claimed, created, waiting) = claimed;
     dispatcher.metrics().fanned_out(created);
-    if claimed.len() < created {
+    if waiting > 0 {
         dispatcher.note_backlog();
     }
     let tickets = dispatcher.lock_slots().await.register(claimed, dispatcher.settings());

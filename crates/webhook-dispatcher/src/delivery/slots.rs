@@ -65,6 +65,11 @@ impl Limits {
     pub fn limit(&self) -> i64 {
         self.limit
     }
+
+    /// Whether the subscription can take nothing now (breaker open, or full).
+    pub fn blocked(&self, sub: Uuid) -> bool {
+        self.capped.iter().any(|(id, cap)| *id == sub && *cap == 0)
+    }
 }
 
 impl Slots {
