@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: builds release binaries, starts control-plane, scim-ingress and employee-store on
+# `make bench`: builds release binaries, starts control-plane, scim-ingress, employee-store and
+# webhook-dispatcher (its API role; uapi-bench starts and stops the worker processes itself) on
 # bench ports with fresh databases and bench-only queue names (so a running `make run` is not
 # disturbed), runs uapi-bench against them, prints the figures and stops everything.
 set -euo pipefail
@@ -28,8 +29,14 @@ export UAPI_CONNECTIONS__QUEUE=bench.scim-ingress.connections
 export UAPI_CONSUMER__QUEUE=bench.employee-store.events
 export UAPI_SCIM__PUBLIC_URL=http://127.0.0.1:18081
 
-declare -A PORTS=([control-plane]=18080 [scim-ingress]=18081 [employee-store]=18082)
-declare -A DBS=([control-plane]=uapi_bench_control_plane [scim-ingress]=uapi_bench_scim_ingress [employee-store]=uapi_bench_employee_store)
+SERVICES=(control-plane scim-ingress employee-store webhook-dispatcher)
+declare -A PORTS=([control-plane]=18080 [scim-ingress]=18081 [employee-store]=18082 [webhook-dispatcher]=18083)
+declare -A DBS=([control-plane]=uapi_bench_control_plane [scim-ingress]=uapi_bench_scim_ingress
+  [employee-store]=uapi_bench_employee_store [webhook-dispatcher]=uapi_bench_webhook_dispatcher)
+# The dispatcher serves its API for the whole run; uapi-bench runs its workers (own queue, loopback sink).
+export UAPI_DISPATCHER__ROLE=api
+# The bench's webhook sink listens on 127.0.0.1.
+export UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true
 
 pids=()
 cleanup() {
@@ -38,15 +45,23 @@ cleanup() {
 }
 trap cleanup EXIT INT TERM
 
-for svc in control-plane scim-ingress employee-store; do
+# Fresh bench queues: a durable queue left by an earlier run would collect this run's events
+# before its consumer starts (rabbitmqctl only where the broker runs locally; otherwise skipped).
+if command -v rabbitmqctl >/dev/null; then
+  for q in bench.scim-ingress.connections bench.employee-store.events bench.webhook-dispatcher.events; do
+    rabbitmqctl -q delete_queue "$q" >/dev/null 2>&1 || true
+    rabbitmqctl -q delete_queue "$q.dlq" >/dev/null 2>&1 || true
+  done
+fi
+for svc in "${SERVICES[@]}"; do
   psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS ${DBS[$svc]} WITH (FORCE)" >/dev/null
   UAPI_DATABASE__URL="$PG/${DBS[$svc]}" "target/release/$svc" migrate >"$LOGS/$svc-migrate.log" 2>&1
 done
-for svc in control-plane scim-ingress employee-store; do
+for svc in "${SERVICES[@]}"; do
   UAPI_DATABASE__URL="$PG/${DBS[$svc]}" UAPI_HTTP__PORT=${PORTS[$svc]} "target/release/$svc" serve >"$LOGS/$svc.log" 2>&1 &
   pids+=($!)
 done
-for svc in control-plane scim-ingress employee-store; do
+for svc in "${SERVICES[@]}"; do
   for _ in $(seq 1 60); do
     curl -fsS "http://127.0.0.1:${PORTS[$svc]}/readyz" >/dev/null 2>&1 && break
     sleep 0.5
@@ -55,4 +70,6 @@ done
 
 echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); everything on this box"
 target/release/uapi-bench --control-plane http://127.0.0.1:18080 --employee-store http://127.0.0.1:18082 \
-  --connections "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" --rate "$RATE"
+  --dispatcher http://127.0.0.1:18083 --dispatcher-db "$PG/${DBS[webhook-dispatcher]}" \
+  --dispatcher-queue bench.webhook-dispatcher.events \
+  --connections "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" --rate "$RATE" "$@"

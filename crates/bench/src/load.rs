@@ -11,7 +11,7 @@ use tokio::sync::Mutex;
 use crate::report::Run;
 use crate::setup::Target;
 
-fn user(target: &Target, tag: &str, n: usize) -> Value {
+pub fn user(target: &Target, tag: &str, n: usize) -> Value {
     json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"],
         "userName": format!("{tag}.{}.{n}@bench.example", target.run),
@@ -25,7 +25,7 @@ fn user(target: &Target, tag: &str, n: usize) -> Value {
     })
 }
 
-async fn create(client: &reqwest::Client, target: &Target, body: &Value) -> Option<String> {
+pub async fn create(client: &reqwest::Client, target: &Target, body: &Value) -> Option<String> {
     let res = client
         .post(format!("{}/Users", target.scim))
         .header("Authorization", format!("Bearer {}", target.scim_token))

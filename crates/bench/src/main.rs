@@ -4,6 +4,8 @@
 mod load;
 mod report;
 mod setup;
+mod sink;
+mod webhooks;
 
 use std::time::Duration;
 
@@ -29,6 +31,21 @@ struct Args {
     /// Skip the throughput runs and measure only the end-to-end latency (at `--rate`).
     #[arg(long)]
     latency_only: bool,
+    /// webhook-dispatcher's API (its `api` role); with it, the webhook figures are measured too.
+    #[arg(long)]
+    dispatcher: Option<String>,
+    /// The webhook-dispatcher binary, started as worker processes by the webhook runs.
+    #[arg(long, default_value = "target/release/webhook-dispatcher")]
+    dispatcher_bin: String,
+    /// The workers' database.
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432/uapi_bench_webhook_dispatcher")]
+    dispatcher_db: String,
+    /// The workers' queue.
+    #[arg(long, default_value = "bench.webhook-dispatcher.events")]
+    dispatcher_queue: String,
+    /// Only the webhook figures.
+    #[arg(long)]
+    webhooks_only: bool,
 }
 
 #[tokio::main]
@@ -38,6 +55,16 @@ async fn main() -> anyhow::Result<()> {
     let target = setup::tenant(&client, &args.control_plane, &args.employee_store, &args.admin_token).await?;
     let secs = Duration::from_secs(args.seconds);
 
+    let spec = args.dispatcher.clone().map(|api| webhooks::WorkerSpec {
+        binary: args.dispatcher_bin.clone(),
+        database_url: args.dispatcher_db.clone(),
+        queue: args.dispatcher_queue.clone(),
+        api,
+    });
+    if args.webhooks_only {
+        let spec = spec.ok_or_else(|| anyhow::anyhow!("--webhooks-only needs --dispatcher"))?;
+        return webhooks::run(&client, &target, &spec, args.rate, secs).await;
+    }
     if args.latency_only {
         let e2e = load::end_to_end(&client, &target, args.rate, secs).await;
         report::print(&format!("SCIM 201 → readable, writes at {}/s", args.rate), &e2e);
@@ -69,6 +96,9 @@ async fn main() -> anyhow::Result<()> {
         let e2e = load::end_to_end(&client, &target, rate, secs).await;
         report::print(&format!("SCIM 201 → readable in GET /api/hris/employees/{{id}}, writes at {rate}/s"), &e2e);
         tokio::time::sleep(Duration::from_secs(3)).await;
+    }
+    if let Some(spec) = spec {
+        webhooks::run(&client, &target, &spec, args.rate, secs).await?;
     }
     Ok(())
 }

@@ -10,6 +10,8 @@ pub struct Target {
     pub scim_token: String,
     pub store: String,
     pub consumer_token: String,
+    /// Application scope: the webhooks API.
+    pub app_token: String,
     /// Prefix that keeps this run's userNames unique.
     pub run: String,
 }
@@ -32,7 +34,7 @@ pub async fn tenant(client: &reqwest::Client, cp: &str, store: &str, admin: &str
     )
     .await?;
     let app_token = auth["accessToken"].as_str().unwrap_or_default().to_owned();
-    let consumer = post(format!("{cp}/api/consumers"), Some(app_token), json!({ "name": "bench" })).await?;
+    let consumer = post(format!("{cp}/api/consumers"), Some(app_token.clone()), json!({ "name": "bench" })).await?;
     let auth = post(
         format!("{cp}/api/auth"),
         None,
@@ -47,6 +49,7 @@ pub async fn tenant(client: &reqwest::Client, cp: &str, store: &str, admin: &str
         scim_token: conn["metadata"]["apiToken"].as_str().unwrap_or_default().to_owned(),
         store: store.to_owned(),
         consumer_token,
+        app_token,
         run: format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis()),
     };
     let deadline = Instant::now() + Duration::from_secs(30);

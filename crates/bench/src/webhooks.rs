@@ -1,0 +1,202 @@
+//! The webhook figures: deliveries/s to a local sink with one and two worker processes, the same
+//! with a dead endpoint subscribed beside it, and the latency from a SCIM 201 to the webhook
+//! arriving at a fixed write rate. Workers are started and stopped here (`serve --role worker`)
+//! so each throughput run drains a backlog built while no worker ran.
+
+use std::collections::HashMap;
+use std::process::Stdio;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::sync::Mutex;
+
+use crate::load;
+use crate::report::{self, Run};
+use crate::setup::Target;
+use crate::sink::{self, Sink};
+
+/// How to start worker processes of webhook-dispatcher.
+#[derive(Clone)]
+pub struct WorkerSpec {
+    pub binary: String,
+    pub database_url: String,
+    pub queue: String,
+    /// The dispatcher's API (its `api` role runs for the whole bench).
+    pub api: String,
+}
+
+struct Workers(Vec<tokio::process::Child>);
+
+impl Workers {
+    async fn start(n: usize, spec: &WorkerSpec) -> anyhow::Result<Self> {
+        let mut children = Vec::new();
+        for i in 0..n {
+            // Logs beside the services' own (scripts/bench.sh writes those to .dev/bench/).
+            let log = std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(format!(".dev/bench/webhook-worker-{i}.log"))?;
+            children.push(
+                tokio::process::Command::new(&spec.binary)
+                    .args(["serve", "--role", "worker"])
+                    .env("UAPI_DATABASE__URL", &spec.database_url)
+                    .env("UAPI_CONSUMER__QUEUE", &spec.queue)
+                    .env("UAPI_HTTP__PORT", "0")
+                    .env("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
+                    .stdout(Stdio::null())
+                    .stderr(log)
+                    .kill_on_drop(true)
+                    .spawn()?,
+            );
+        }
+        // Long enough to connect and subscribe; drain rates are measured from the first arrival.
+        tokio::time::sleep(Duration::from_millis(1500)).await;
+        Ok(Self(children))
+    }
+
+    /// SIGTERM, so each worker records what it delivered and hands back what it holds.
+    async fn stop(mut self) {
+        for child in &self.0 {
+            if let Some(pid) = child.id() {
+                let _ = tokio::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status().await;
+            }
+        }
+        for child in &mut self.0 {
+            let _ = tokio::time::timeout(Duration::from_secs(30), child.wait()).await;
+        }
+    }
+}
+
+async fn subscribe(client: &reqwest::Client, spec: &WorkerSpec, target: &Target, url: &str) -> anyhow::Result<String> {
+    let res = client
+        .post(format!("{}/api/webhooks", spec.api))
+        .bearer_auth(&target.app_token)
+        .json(&json!({ "unifiedApi": "HRIS", "deliveryUrl": url, "events": ["*"], "status": "Enabled" }))
+        .send()
+        .await?
+        .error_for_status()?;
+    Ok(res.json::<Value>().await?["id"].as_str().unwrap_or_default().to_owned())
+}
+
+async fn unsubscribe(client: &reqwest::Client, spec: &WorkerSpec, target: &Target, id: &str) -> anyhow::Result<()> {
+    client.delete(format!("{}/api/webhooks/{id}", spec.api)).bearer_auth(&target.app_token).send().await?;
+    Ok(())
+}
+
+/// SCIM creates for `seconds` with no worker running: the events wait in the dispatcher's queue.
+async fn backlog(client: &reqwest::Client, target: &Target, tag: &str, seconds: u64) -> usize {
+    load::creates(client, target, 32, Duration::from_secs(seconds), tag).await.ok
+}
+
+async fn drain_with(
+    client: &reqwest::Client,
+    target: &Target,
+    spec: &WorkerSpec,
+    sink: &Sink,
+    workers: usize,
+    tag: &str,
+) -> anyhow::Result<(f64, usize, usize)> {
+    let n = backlog(client, target, tag, 4).await;
+    sink.reset();
+    let running = Workers::start(workers, spec).await?;
+    let (rate, arrived) = sink.drain(n, Duration::from_secs(180)).await;
+    running.stop().await;
+    Ok((rate, arrived, n))
+}
+
+pub async fn run(
+    client: &reqwest::Client,
+    target: &Target,
+    spec: &WorkerSpec,
+    rate: u64,
+    secs: Duration,
+) -> anyhow::Result<()> {
+    let (sink, sink_url) = Sink::start()?;
+    // A worker that starts and stops declares the dispatcher's queue, so the backlogs land in it.
+    Workers::start(1, spec).await?.stop().await;
+    subscribe(client, spec, target, &sink_url).await?;
+
+    let mut healthy_one = 0.0;
+    for workers in [1, 2] {
+        let (per_sec, arrived, n) = drain_with(client, target, spec, &sink, workers, &format!("wh{workers}")).await?;
+        if workers == 1 {
+            healthy_one = per_sec;
+        }
+        println!(
+            "webhook deliveries to a local sink, {workers} worker(s)\n  {arrived} of {n} delivered → {per_sec:.0}/s"
+        );
+    }
+
+    let dead = subscribe(client, spec, target, &sink::dead_endpoint()?).await?;
+    let (per_sec, arrived, n) = drain_with(client, target, spec, &sink, 1, "whdead").await?;
+    unsubscribe(client, spec, target, &dead).await?;
+    let loss = if healthy_one > 0.0 { 100.0 * (1.0 - per_sec / healthy_one) } else { 0.0 };
+    println!(
+        "webhook deliveries to a healthy sink beside a dead endpoint, 1 worker\n  {arrived} of {n} delivered → {per_sec:.0}/s ({loss:.1} % below the run without it)"
+    );
+
+    let running = Workers::start(1, spec).await?;
+    let e2e = latency(client, target, &sink, rate, secs).await;
+    running.stop().await;
+    report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker"), &e2e);
+    Ok(())
+}
+
+/// Open loop at `rate` creates/s for `duration`; for every create, the time from its 201 until
+/// its `employee.created` reached the sink (the sink stamps arrivals, so nothing is polled).
+async fn latency(client: &reqwest::Client, target: &Target, sink: &Sink, rate: u64, duration: Duration) -> Run {
+    sink.reset();
+    let started = Instant::now();
+    let created: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let errors = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut ticker = tokio::time::interval(Duration::from_secs_f64(1.0 / rate.max(1) as f64));
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let slots = Arc::new(tokio::sync::Semaphore::new(256));
+    let mut tasks = Vec::new();
+    let mut n = 0usize;
+    while started.elapsed() < duration {
+        ticker.tick().await;
+        n += 1;
+        let Ok(permit) = slots.clone().try_acquire_owned() else {
+            errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            continue;
+        };
+        let (client, target, created, errors) = (client.clone(), target.clone(), created.clone(), errors.clone());
+        tasks.push(tokio::spawn(async move {
+            let _permit = permit;
+            match load::create(&client, &target, &load::user(&target, &format!("whe2e{rate}"), n)).await {
+                Some(id) => {
+                    created.lock().await.insert(id, Instant::now());
+                }
+                None => {
+                    errors.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                }
+            }
+        }));
+    }
+    for t in tasks {
+        let _ = t.await;
+    }
+    let created = std::mem::take(&mut *created.lock().await);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut run = Run { errors: errors.load(std::sync::atomic::Ordering::Relaxed), ..Run::default() };
+    for (id, at) in &created {
+        let arrived = loop {
+            match sink.created_at(id) {
+                Some(t) => break Some(t),
+                None if Instant::now() < deadline => tokio::time::sleep(Duration::from_millis(10)).await,
+                None => break None,
+            }
+        };
+        match arrived {
+            Some(t) => {
+                run.ok += 1;
+                run.latencies.push(t.saturating_duration_since(*at));
+            }
+            None => run.errors += 1,
+        }
+    }
+    run.elapsed = duration;
+    run
+}
