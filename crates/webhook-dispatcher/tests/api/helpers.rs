@@ -237,26 +237,6 @@ impl TestApp {
         }
     }
 
-    /// Publishes many events with their confirms pipelined (the queue must be bound already).
-    pub async fn publish_many(&self, events: &[EmployeeEvent]) {
-        let bodies: Vec<Vec<u8>> = events.iter().map(|e| e.encode_to_vec()).collect();
-        let mut pending = Vec::new();
-        for (event, body) in events.iter().zip(&bodies) {
-            let msg = Outgoing {
-                routing_key: &event.event_type,
-                type_name: uapi_events::type_name::EMPLOYEE_EVENT,
-                message_id: &event.event_id,
-                content_type: uapi_events::CONTENT_TYPE,
-                body,
-                headers: Default::default(),
-            };
-            pending.push(self.publisher.send(msg).await.expect("send"));
-        }
-        for p in pending {
-            p.confirmed().await.expect("confirmed");
-        }
-    }
-
     /// Stops every process and removes the broker objects.
     pub async fn shutdown(mut self) {
         self.stop.cancel();

@@ -7,4 +7,3 @@ mod helpers;
 mod isolation;
 mod process;
 mod receiver;
-mod throughput;
