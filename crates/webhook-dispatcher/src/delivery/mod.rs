@@ -164,7 +164,9 @@ impl Dispatcher {
         let claimed = claims::claim(&mut conn, limits.all_due(self.inner.settings.lease())).await?;
         tracing::debug!(claimed = claimed.len(), ms = started.elapsed().as_secs_f64() * 1e3, "claimed due deliveries");
         let full = claimed.len() as i64 >= limits.limit();
-        if full {
+        // Whatever this claim took may have used up an endpoint's capacity with more due behind
+        // it: look again when an attempt finishes. A claim that found nothing stops the chain.
+        if full || !claimed.is_empty() {
             self.note_backlog();
         }
         let tickets = self.inner.slots.lock().await.register(claimed, &self.inner.settings);
@@ -237,9 +239,10 @@ impl Dispatcher {
         };
         inner.metrics.outcome(label, outcome.latency.as_secs_f64(), ok);
         tracing::debug!(delivery = %c.id, status = ?outcome.status, outcome = label, "webhook attempt");
-        if ok || c.attempt_count == 0 {
+        if (ok || c.attempt_count == 0) && inner.backlog.load(Ordering::Acquire) {
             // The entity's next version may be claimable now that this first attempt is recorded
-            // (after a success, or a first failure that moved this version into backoff).
+            // (after a success, or a first failure that moved this version into backoff). Only
+            // when something was held back: a claim scans the due deliveries, too dear per attempt.
             inner.wake.notify_one();
         }
     }
