@@ -18,6 +18,7 @@ use uapi_events::model::Employee;
 use uapi_events::v1::{EmployeeEvent, GroupEvent};
 use uapi_platform::consumer::HandleError;
 use uapi_platform::db::PgPool;
+use uapi_platform::group_commit::GroupCommit;
 use uuid::Uuid;
 
 use crate::db::claims;
@@ -124,12 +125,11 @@ pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), Handl
     writer.write(rendered).await
 }
 
-type Ticket = (Rendered, tokio::sync::oneshot::Sender<Result<(), HandleError>>);
-
-/// Collects events from concurrent handlers and fans them out in batches.
+/// Collects events from concurrent handlers and fans them out in batches (a group commit). One
+/// batch at a time: versions of an entity then reach the database in the order they were consumed.
 #[derive(Clone)]
 pub struct Writer {
-    tx: tokio::sync::mpsc::Sender<Ticket>,
+    batches: GroupCommit<Rendered, Result<(), HandleError>>,
 }
 
 /// Events fanned out in one transaction at most.
@@ -138,55 +138,32 @@ const BATCH: usize = 64;
 impl Writer {
     /// Starts the writer task; it ends when every `Writer` clone is dropped.
     pub fn start(pool: PgPool, dispatcher: Dispatcher) -> Self {
-        let (tx, rx) = tokio::sync::mpsc::channel(BATCH * 4);
-        tokio::spawn(write_batches(pool, dispatcher, rx));
-        Self { tx }
+        let batches = GroupCommit::start(BATCH, 1, move |events| {
+            let (pool, dispatcher) = (pool.clone(), dispatcher.clone());
+            async move { fan_out_batch(&pool, &dispatcher, events).await }
+        });
+        Self { batches }
     }
 
     /// Resolves once the event's deliveries are committed.
     pub async fn write(&self, event: Rendered) -> Result<(), HandleError> {
-        let (done, wait) = tokio::sync::oneshot::channel();
-        self.tx.send((event, done)).await.map_err(|_| HandleError::Unavailable("fan-out writer stopped".into()))?;
-        wait.await.unwrap_or_else(|_| Err(HandleError::Unavailable("fan-out writer stopped".into())))
+        let stopped = || HandleError::Unavailable("fan-out writer stopped".into());
+        self.batches.submit(event).await.unwrap_or_else(|| Err(stopped()))
     }
 }
 
-async fn write_batches(pool: PgPool, dispatcher: Dispatcher, mut rx: tokio::sync::mpsc::Receiver<Ticket>) {
-    while let Some(first) = rx.recv().await {
-        let mut batch = vec![first];
-        while batch.len() < BATCH {
-            match rx.try_recv() {
-                Ok(t) => batch.push(t),
-                Err(_) => break,
+async fn fan_out_batch(pool: &PgPool, dispatcher: &Dispatcher, events: Vec<Rendered>) -> Vec<Result<(), HandleError>> {
+    match fan_out(pool, dispatcher, &events).await {
+        Ok(()) => events.iter().map(|_| Ok(())).collect(),
+        // One bad event must not fail its neighbours: retry each alone and report each result.
+        Err(_) if events.len() > 1 => {
+            let mut results = Vec::with_capacity(events.len());
+            for event in &events {
+                results.push(fan_out(pool, dispatcher, std::slice::from_ref(event)).await);
             }
+            results
         }
-        let events: Vec<Rendered> = batch.iter().map(|(e, _)| e.clone()).collect();
-        match fan_out(&pool, &dispatcher, &events).await {
-            Ok(()) => {
-                for (_, done) in batch {
-                    let _ = done.send(Ok(()));
-                }
-            }
-            // One bad event must not fail its neighbours: retry each alone and report each result.
-            Err(_) if batch.len() > 1 => {
-                for (event, done) in batch {
-                    let _ = done.send(fan_out(&pool, &dispatcher, std::slice::from_ref(&event)).await);
-                }
-            }
-            Err(e) => {
-                for (_, done) in batch {
-                    let _ = done.send(Err(clone_error(&e)));
-                }
-            }
-        }
-    }
-}
-
-fn clone_error(e: &HandleError) -> HandleError {
-    match e {
-        HandleError::Unavailable(m) => HandleError::Unavailable(m.clone()),
-        HandleError::Transient(m) => HandleError::Transient(m.clone()),
-        HandleError::Permanent(m) => HandleError::Permanent(m.clone()),
+        Err(e) => vec![Err(e)],
     }
 }
 
