@@ -4,7 +4,6 @@
 //! so each throughput run drains a backlog built while no worker ran.
 
 use std::collections::HashMap;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -44,7 +43,7 @@ impl Workers {
                     .env("UAPI_CONSUMER__QUEUE", &spec.queue)
                     .env("UAPI_HTTP__PORT", "0")
                     .env("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
-                    .stdout(Stdio::null())
+                    .stdout(log.try_clone()?)
                     .stderr(log)
                     .kill_on_drop(true)
                     .spawn()?,

@@ -14,6 +14,7 @@ pub mod http;
 pub mod metrics;
 pub mod outbox;
 pub mod pagination;
+pub mod prepared;
 pub mod problem;
 pub mod secret;
 pub mod service;

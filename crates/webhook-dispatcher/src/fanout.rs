@@ -4,13 +4,14 @@
 //! rendered once per event and stored once.
 //!
 //! Handlers run concurrently; their events meet in a [`Writer`] that fans out whatever arrived
-//! together in one transaction (a group commit) and claims the new deliveries in that same
-//! transaction, so they go to the delivery loop at once; each handler acks after the commit.
+//! together in one statement (a group commit, [`crate::db::fanout`]) that also leases the new
+//! deliveries the worker can attempt now, so they go to the delivery loop at once; each handler
+//! acks after the commit.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use diesel_async::AsyncConnection;
 use lapin::message::Delivery;
 use prost::Message;
 use serde_json::{Value, json};
@@ -21,9 +22,8 @@ use uapi_platform::db::PgPool;
 use uapi_platform::group_commit::GroupCommit;
 use uuid::Uuid;
 
-use crate::db::claims;
-use crate::db::deliveries::{self, EventBody, NewDelivery};
-use crate::db::subscriptions;
+use crate::db::claims::Claimed;
+use crate::db::fanout;
 use crate::delivery::Dispatcher;
 
 /// An event ready to fan out.
@@ -132,7 +132,7 @@ pub struct Writer {
     batches: GroupCommit<Rendered, Result<(), HandleError>>,
 }
 
-/// Events fanned out in one transaction at most.
+/// Events fanned out in one statement at most.
 const BATCH: usize = 64;
 
 impl Writer {
@@ -167,68 +167,59 @@ async fn fan_out_batch(pool: &PgPool, dispatcher: &Dispatcher, events: Vec<Rende
     }
 }
 
-/// One transaction: the bodies, a delivery per matching subscription, and the claim of those
-/// the delivery loop can start now.
+/// One statement: the bodies, a delivery per matching subscription, and the lease of those the
+/// delivery loop can start now, which go to it at once.
 async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) -> Result<(), HandleError> {
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
     // A snapshot of the capacity: concurrent claims may overshoot the claim-ahead bound by a
     // batch, never the in-flight bounds (those are semaphores).
     let limits = dispatcher.lock_slots().await.limits(dispatcher.settings());
-    let lease = dispatcher.settings().lease();
-    let claimed = conn
-        .transaction::<_, diesel::result::Error, _>(async |conn| {
-            let mut apps: Vec<Uuid> = events.iter().map(|e| e.application_id).collect();
-            apps.sort_unstable();
-            apps.dedup();
-            let subs = subscriptions::enabled_of(conn, &apps).await?;
-            let mut new = Vec::new();
-            for e in events {
-                for (sub, app, types) in &subs {
-                    if *app == e.application_id && types.iter().any(|t| t == "*" || *t == e.event_type) {
-                        new.push(NewDelivery {
-                            id: Uuid::now_v7(),
-                            subscription_id: *sub,
-                            event_id: e.event_id,
-                            event_type: e.event_type.clone(),
-                            entity_id: e.entity_id.clone(),
-                            version: e.version,
-                        });
-                    }
-                }
-            }
-            // Bodies only of events someone subscribed to: the others leave no trace.
-            let bodies: Vec<EventBody> = events
-                .iter()
-                .filter(|e| new.iter().any(|d: &NewDelivery| d.event_id == e.event_id))
-                .map(|e| EventBody {
-                    event_id: e.event_id,
-                    application_id: e.application_id,
-                    event_type: e.event_type.clone(),
-                    body: e.body.clone(),
-                })
-                .collect();
-            let created = deliveries::insert_fanout(conn, &bodies, &new).await?;
-            if created.is_empty() {
-                return Ok((Vec::new(), 0, 0));
-            }
-            let claimed = claims::claim(conn, limits.with_only(&created, lease)).await?;
-            // Left unclaimed for a subscription that could take more: the delivery loop should
-            // look again as soon as capacity frees (not for open breakers: their cool-down decides).
-            let fresh: std::collections::HashSet<&Uuid> = created.iter().collect();
-            let waiting = new
-                .iter()
-                .filter(|d| fresh.contains(&d.id) && !limits.blocked(d.subscription_id))
-                .count()
-                .saturating_sub(claimed.len());
-            Ok((claimed, created.len(), waiting))
+    // An event redelivered while its first copy waits in the same batch: once is enough.
+    let mut seen = std::collections::HashSet::new();
+    let batch: Vec<fanout::Event<'_>> = events
+        .iter()
+        .filter(|e| seen.insert(e.event_id))
+        .map(|e| fanout::Event {
+            event_id: e.event_id,
+            application_id: e.application_id,
+            event_type: &e.event_type,
+            entity_id: &e.entity_id,
+            version: e.version,
+            body: &e.body,
         })
+        .collect();
+    let started = std::time::Instant::now();
+    let created = fanout::fan_out(&mut conn, &batch, limits.claim(dispatcher.settings().lease()))
         .await
         .map_err(HandleError::from_query)?;
-    let (claimed, created, waiting) = claimed;
-    dispatcher.metrics().fanned_out(created);
-    if waiting > 0 {
+    drop(conn);
+    tracing::debug!(
+        events = batch.len(),
+        created = created.len(),
+        ms = started.elapsed().as_secs_f64() * 1e3,
+        "fanned out"
+    );
+    dispatcher.metrics().fanned_out(created.len());
+    // Left unleased for a subscription that could take more (capacity, or an older version first):
+    // the delivery loop looks again as soon as capacity frees. Not for open breakers: their
+    // cool-down decides.
+    if created.iter().any(|c| !c.leased && !limits.blocked(c.subscription_id)) {
         dispatcher.note_backlog();
     }
+    let bodies: HashMap<Uuid, &str> = events.iter().map(|e| (e.event_id, e.body.as_str())).collect();
+    let claimed: Vec<Claimed> = created
+        .into_iter()
+        .filter(|c| c.leased)
+        .map(|c| Claimed {
+            id: c.id,
+            subscription_id: c.subscription_id,
+            event_id: c.event_id,
+            attempt_count: 0,
+            step: 0,
+            body: bodies.get(&c.event_id).map(|b| (*b).to_owned()).unwrap_or_default(),
+            endpoint: c.endpoint,
+        })
+        .collect();
     let tickets = dispatcher.lock_slots().await.register(claimed, dispatcher.settings());
     dispatcher.start(tickets);
     Ok(())

@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Double, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
+use uapi_platform::prepared::Prepared;
 use uuid::Uuid;
 
 type SqlUuid = diesel::sql_types::Uuid;
@@ -24,6 +25,13 @@ pub struct Claimed {
     pub step: i32,
     #[diesel(sql_type = Text)]
     pub body: String,
+    #[diesel(embed)]
+    pub endpoint: Endpoint,
+}
+
+/// Where and how a delivery is sent: its subscription's URL and signing secrets.
+#[derive(Debug, Clone, QueryableByName)]
+pub struct Endpoint {
     #[diesel(sql_type = Text)]
     pub delivery_url: String,
     #[diesel(sql_type = Text)]
@@ -43,8 +51,6 @@ pub struct ClaimLimits<'a> {
     /// Deliveries claimed at most.
     pub limit: i64,
     pub lease: std::time::Duration,
-    /// Only among these deliveries (the fan-out's new ones); all due ones when `None`.
-    pub only: Option<&'a [Uuid]>,
 }
 
 /// Claims due, unleased deliveries of enabled subscriptions: at most each subscription's
@@ -55,7 +61,7 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
     if limits.limit <= 0 {
         return Ok(Vec::new());
     }
-    diesel::sql_query(
+    Prepared::new(
         "WITH caps AS ( \
             SELECT * FROM unnest($1::uuid[], $2::int[]) AS c(subscription_id, cap) \
          ), candidates AS ( \
@@ -66,16 +72,14 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
                 FROM deliveries d \
                 WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now() \
                   AND (d.locked_until IS NULL OR d.locked_until < now()) \
-                  AND ($3::uuid[] IS NULL OR d.id = ANY($3)) \
                   AND NOT EXISTS ( \
                       SELECT 1 FROM deliveries p \
                       WHERE p.subscription_id = d.subscription_id AND p.entity_id = d.entity_id \
                         AND p.status = 'pending' AND p.attempt_count = 0 AND p.version < d.version) \
                 ORDER BY d.next_attempt_at, d.id \
-                LIMIT coalesce(caps.cap, $4) \
+                LIMIT coalesce(caps.cap, $3) \
             ) d \
             WHERE s.status = 'Enabled' AND coalesce(caps.cap, $4) > 0 \
-              AND ($3::uuid[] IS NULL OR s.id IN (SELECT subscription_id FROM deliveries WHERE id = ANY($3))) \
             ORDER BY d.rn, d.id \
             LIMIT $5 \
          ), locked AS ( \
@@ -93,7 +97,7 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
     )
     .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
-    .bind::<Nullable<Array<SqlUuid>>, _>(limits.only.map(<[Uuid]>::to_vec))
+    .bind::<Integer, _>(limits.default_cap)
     .bind::<Integer, _>(limits.default_cap)
     .bind::<BigInt, _>(limits.limit)
     .bind::<Double, _>(limits.lease.as_secs_f64())

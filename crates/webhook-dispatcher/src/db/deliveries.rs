@@ -1,11 +1,12 @@
-//! Deliveries and attempts: the fan-out's idempotent inserts, the outcome of each attempt,
-//! retry and recover, the delivery log and its retention. Claims live in [`super::claims`].
+//! Deliveries and attempts: the outcome of each attempt, retry and recover, the delivery log and
+//! its retention. The fan-out lives in [`super::fanout`], claims in [`super::claims`].
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Integer, Nullable, Text, Timestamptz};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uapi_platform::pagination::Page;
+use uapi_platform::prepared::Prepared;
 use uuid::Uuid;
 
 use super::schema::{attempts, deliveries};
@@ -15,71 +16,6 @@ type SqlUuid = diesel::sql_types::Uuid;
 pub const PENDING: &str = "pending";
 pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
-
-/// An event rendered once for all its deliveries.
-pub struct EventBody {
-    pub event_id: Uuid,
-    pub application_id: Uuid,
-    pub event_type: String,
-    pub body: String,
-}
-
-/// A delivery to create: one per (event, subscription).
-pub struct NewDelivery {
-    pub id: Uuid,
-    pub subscription_id: Uuid,
-    pub event_id: Uuid,
-    pub event_type: String,
-    pub entity_id: String,
-    pub version: i64,
-}
-
-/// Stores the bodies (once per event) and the deliveries, skipping any (event, subscription)
-/// that already exists; returns the ids of the deliveries created now.
-pub async fn insert_fanout(
-    conn: &mut AsyncPgConnection,
-    bodies: &[EventBody],
-    new: &[NewDelivery],
-) -> QueryResult<Vec<Uuid>> {
-    if bodies.is_empty() {
-        return Ok(Vec::new());
-    }
-    diesel::sql_query(
-        "INSERT INTO event_bodies (event_id, application_id, event_type, body) \
-         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[]) ON CONFLICT DO NOTHING",
-    )
-    .bind::<Array<SqlUuid>, _>(bodies.iter().map(|b| b.event_id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(bodies.iter().map(|b| b.application_id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(bodies.iter().map(|b| b.event_type.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(bodies.iter().map(|b| b.body.clone()).collect::<Vec<_>>())
-    .execute(conn)
-    .await?;
-    if new.is_empty() {
-        return Ok(Vec::new());
-    }
-    #[derive(QueryableByName)]
-    struct Id {
-        #[diesel(sql_type = SqlUuid)]
-        id: Uuid,
-    }
-    let ids: Vec<Id> = diesel::sql_query(
-        "INSERT INTO deliveries (id, subscription_id, event_id, event_type, entity_id, version, status, \
-                                 next_attempt_at, created_at, updated_at) \
-         SELECT t.id, t.sub, t.ev, t.et, t.ent, t.ver, 'pending', now(), now(), now() \
-         FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::text[], $5::text[], $6::int8[]) \
-              AS t(id, sub, ev, et, ent, ver) \
-         ON CONFLICT (event_id, subscription_id) DO NOTHING RETURNING id",
-    )
-    .bind::<Array<SqlUuid>, _>(new.iter().map(|d| d.id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(new.iter().map(|d| d.subscription_id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(new.iter().map(|d| d.event_id).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(new.iter().map(|d| d.event_type.clone()).collect::<Vec<_>>())
-    .bind::<Array<Text>, _>(new.iter().map(|d| d.entity_id.clone()).collect::<Vec<_>>())
-    .bind::<Array<BigInt>, _>(new.iter().map(|d| d.version).collect::<Vec<_>>())
-    .load(conn)
-    .await?;
-    Ok(ids.into_iter().map(|i| i.id).collect())
-}
 
 /// One attempt as recorded.
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -115,7 +51,7 @@ pub async fn finish_many(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)])
         Next::RetryAt(_) => PENDING,
         Next::Failed => FAILED,
     };
-    diesel::sql_query(
+    Prepared::new(
         "UPDATE deliveries d SET attempt_count = d.attempt_count + 1, step = d.step + 1, locked_until = NULL, \
              updated_at = now(), status = u.status, next_attempt_at = coalesce(u.next_at, d.next_attempt_at), \
              completed_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END \

@@ -2,6 +2,7 @@
 
 pub mod claims;
 pub mod deliveries;
+pub mod fanout;
 pub mod schema;
 pub mod subscriptions;
 

@@ -98,18 +98,6 @@ pub async fn delete(conn: &mut AsyncPgConnection, application: Uuid, id: Uuid) -
     .map(|n| n > 0)
 }
 
-/// The enabled subscriptions of any of `applications` (the fan-out's match set).
-pub async fn enabled_of(
-    conn: &mut AsyncPgConnection,
-    applications: &[Uuid],
-) -> QueryResult<Vec<(Uuid, Uuid, Vec<String>)>> {
-    subscriptions::table
-        .filter(subscriptions::application_id.eq_any(applications).and(subscriptions::status.eq(ENABLED)))
-        .select((subscriptions::id, subscriptions::application_id, subscriptions::events))
-        .load(conn)
-        .await
-}
-
 /// Disables `id` with `reason` unless it is already disabled.
 pub async fn disable(conn: &mut AsyncPgConnection, id: Uuid, reason: &str) -> QueryResult<bool> {
     let now = super::now();

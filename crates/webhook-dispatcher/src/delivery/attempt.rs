@@ -40,8 +40,8 @@ pub struct Outcome {
 
 /// The secrets that sign now: the current one, and the previous one during its grace period.
 pub fn signing_keys(c: &Claimed) -> Vec<Vec<u8>> {
-    let mut keys: Vec<Vec<u8>> = signature::key_of(&c.secret).into_iter().collect();
-    if let (Some(prev), Some(until)) = (&c.previous_secret, c.previous_secret_expires_at)
+    let mut keys: Vec<Vec<u8>> = signature::key_of(&c.endpoint.secret).into_iter().collect();
+    if let (Some(prev), Some(until)) = (&c.endpoint.previous_secret, c.endpoint.previous_secret_expires_at)
         && until > Utc::now()
         && let Some(k) = signature::key_of(prev)
     {
@@ -60,7 +60,7 @@ pub async fn attempt(client: &Client, policy: &TargetPolicy, c: &Claimed) -> Out
         body: None,
         retry_after: None,
     };
-    let url = match policy.parse_url(&c.delivery_url) {
+    let url = match policy.parse_url(&c.endpoint.delivery_url) {
         Ok(u) => u,
         Err(e) => return refused(e.to_string()),
     };

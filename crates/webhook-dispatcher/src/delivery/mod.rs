@@ -161,7 +161,7 @@ impl Dispatcher {
             return Ok(false);
         }
         let started = std::time::Instant::now();
-        let claimed = claims::claim(&mut conn, limits.all_due(self.inner.settings.lease())).await?;
+        let claimed = claims::claim(&mut conn, limits.claim(self.inner.settings.lease())).await?;
         tracing::debug!(claimed = claimed.len(), ms = started.elapsed().as_secs_f64() * 1e3, "claimed due deliveries");
         let full = claimed.len() as i64 >= limits.limit();
         // Whatever this claim took may have used up an endpoint's capacity with more due behind

@@ -54,12 +54,8 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn with_only<'a>(&'a self, only: &'a [Uuid], lease: Duration) -> ClaimLimits<'a> {
-        ClaimLimits { capped: &self.capped, default_cap: self.default_cap, limit: self.limit, lease, only: Some(only) }
-    }
-
-    pub fn all_due(&self, lease: Duration) -> ClaimLimits<'_> {
-        ClaimLimits { capped: &self.capped, default_cap: self.default_cap, limit: self.limit, lease, only: None }
+    pub fn claim(&self, lease: Duration) -> ClaimLimits<'_> {
+        ClaimLimits { capped: &self.capped, default_cap: self.default_cap, limit: self.limit, lease }
     }
 
     pub fn limit(&self) -> i64 {
