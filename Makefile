@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test bench build dev-keys fmt lint check-compose clean-dev help
+.PHONY: run test bench conformance build dev-keys fmt lint check-compose clean-dev help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -19,6 +19,9 @@ test: ## formatting, lints and every test against the local Postgres and RabbitM
 
 bench: ## release build, start the system on bench ports, measure SCIM throughput and end-to-end latency
 	@scripts/bench.sh
+
+conformance: ## start control-plane and scim-ingress with a fresh connection and run the third-party SCIM testers against it
+	@scripts/conformance.sh
 
 build: ## debug build of every binary
 	$(CARGO) build --workspace --bins

@@ -11,7 +11,6 @@ CONNECTIONS=${BENCH_CONNECTIONS:-32}
 RATE=${BENCH_RATE:-1000}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
 LOGS=.dev/bench
-mkdir -p "$LOGS"
 
 echo "==> building release binaries"
 cargo build --release --bins -q
@@ -38,35 +37,12 @@ export UAPI_DISPATCHER__ROLE=api
 # The bench's webhook sink listens on 127.0.0.1.
 export UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true
 
-pids=()
-cleanup() {
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
-# Fresh bench queues: a durable queue left by an earlier run would collect this run's events
-# before its consumer starts (rabbitmqctl only where the broker runs locally; otherwise skipped).
-if command -v rabbitmqctl >/dev/null; then
-  for q in bench.scim-ingress.connections bench.employee-store.events bench.webhook-dispatcher.events; do
-    rabbitmqctl -q delete_queue "$q" >/dev/null 2>&1 || true
-    rabbitmqctl -q delete_queue "$q.dlq" >/dev/null 2>&1 || true
-  done
-fi
-for svc in "${SERVICES[@]}"; do
-  psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS ${DBS[$svc]} WITH (FORCE)" >/dev/null
-  UAPI_DATABASE__URL="$PG/${DBS[$svc]}" "target/release/$svc" migrate >"$LOGS/$svc-migrate.log" 2>&1
-done
-for svc in "${SERVICES[@]}"; do
-  UAPI_DATABASE__URL="$PG/${DBS[$svc]}" UAPI_HTTP__PORT=${PORTS[$svc]} "target/release/$svc" serve >"$LOGS/$svc.log" 2>&1 &
-  pids+=($!)
-done
-for svc in "${SERVICES[@]}"; do
-  for _ in $(seq 1 60); do
-    curl -fsS "http://127.0.0.1:${PORTS[$svc]}/readyz" >/dev/null 2>&1 && break
-    sleep 0.5
-  done
-done
+QUEUES=(bench.scim-ingress.connections bench.employee-store.events bench.webhook-dispatcher.events)
+BIN=target/release
+# shellcheck source=scripts/lib/system.sh
+. scripts/lib/system.sh
+fresh_state
+start_services
 
 echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); everything on this box"
 target/release/uapi-bench --control-plane http://127.0.0.1:18080 --employee-store http://127.0.0.1:18082 \

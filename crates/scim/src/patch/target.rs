@@ -4,7 +4,7 @@
 use super::OpKind;
 use super::values::{
     coerce, container, designates, invalid_path, invalid_value, keep_one_primary, key_for, merge, normalize_element,
-    remove_ci, same_element, set_coerced,
+    remove_ci, same_element, set_coerced, unregister_schema,
 };
 use crate::error::{ScimError, ScimType};
 use crate::filter::AttrPath;
@@ -31,6 +31,11 @@ pub(super) fn apply_path(
     schema: &ResourceSchema,
 ) -> Result<(), ScimError> {
     let attr = &path.attr;
+    if path.filter.is_none()
+        && let Some(urn) = whole_extension(attr, schema)
+    {
+        return extension(root, kind, urn, value, schema);
+    }
     let core = attr.urn.as_deref().is_none_or(|urn| schema.is_core_urn(urn));
     if core && read_only(root, kind, path, value, schema)? {
         return Ok(());
@@ -51,6 +56,42 @@ pub(super) fn apply_path(
         (None, None, None) => whole(container, kind, &attr.attr, value, listed),
         _ => Err(invalid_path(format!("`{path}` is not a valid PATCH path"))),
     }
+}
+
+/// The known extension a path names as a whole: `urn:…:enterprise:2.0:User` parses as attribute `User` of
+/// `urn:…:enterprise:2.0`, but the schema URN it spells is the better reading (RFC 7644 §3.5.2: a path may be a
+/// schema URN).
+fn whole_extension(attr: &AttrPath, schema: &ResourceSchema) -> Option<&'static str> {
+    let prefix = attr.urn.as_deref().filter(|_| attr.sub.is_none())?;
+    let spelled = format!("{prefix}:{}", attr.attr);
+    schema.extension_urns.iter().copied().find(|urn| urn.eq_ignore_ascii_case(&spelled))
+}
+
+/// An operation on a whole extension object: add merges its sub-attributes in, replace swaps the object, remove
+/// (or a replace with null) drops it and its entry in `schemas`.
+fn extension(
+    root: &mut Object,
+    kind: OpKind,
+    urn: &str,
+    value: Option<&Value>,
+    schema: &ResourceSchema,
+) -> Result<(), ScimError> {
+    let value = if kind == OpKind::Remove { None } else { to_write(kind, value.cloned(), urn)? };
+    let Some(value) = value else {
+        remove_ci(root, urn);
+        unregister_schema(root, urn);
+        return Ok(());
+    };
+    let Value::Object(update) = value else {
+        return Err(invalid_value(format!("the value of `{urn}` must be an object")));
+    };
+    if kind == OpKind::Replace {
+        remove_ci(root, urn);
+    }
+    let Some(target) = container(root, Some(urn), schema, true)? else {
+        return Ok(());
+    };
+    merge(target, update)
 }
 
 /// Handles read-only core attributes: `id` may only be "set" to its current value; `meta`, `schemas` and other

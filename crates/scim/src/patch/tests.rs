@@ -253,3 +253,25 @@ fn atomic_on_failure() {
     assert!(error.detail.starts_with("operation 2: "));
     assert_eq!(original, user());
 }
+
+#[test]
+fn a_path_naming_the_whole_extension() {
+    let added =
+        ok(&user(), json!([{"op": "add", "path": ENTERPRISE_USER_SCHEMA, "value": {"employeeNumber": "7"}}]), &USER);
+    assert_eq!(added[ENTERPRISE_USER_SCHEMA], json!({"employeeNumber": "7"}));
+    assert_eq!(added["schemas"], json!([USER_SCHEMA, ENTERPRISE_USER_SCHEMA]));
+    assert!(added.get("urn:ietf:params:scim:schemas:extension:enterprise:2.0").is_none());
+    let merged =
+        ok(&added, json!([{"op": "add", "path": ENTERPRISE_USER_SCHEMA, "value": {"division": "R&D"}}]), &USER);
+    assert_eq!(merged[ENTERPRISE_USER_SCHEMA], json!({"employeeNumber": "7", "division": "R&D"}));
+    let replaced =
+        ok(&merged, json!([{"op": "Replace", "path": ENTERPRISE_USER_SCHEMA, "value": {"costCenter": "42"}}]), &USER);
+    assert_eq!(replaced[ENTERPRISE_USER_SCHEMA], json!({"costCenter": "42"}));
+    let removed = ok(&replaced, json!([{"op": "remove", "path": ENTERPRISE_USER_SCHEMA.to_uppercase()}]), &USER);
+    assert!(removed.get(ENTERPRISE_USER_SCHEMA).is_none());
+    assert_eq!(removed["schemas"], json!([USER_SCHEMA]));
+    assert_eq!(
+        err(&user(), json!([{"op": "add", "path": ENTERPRISE_USER_SCHEMA, "value": "x"}]), &USER),
+        ScimType::InvalidValue
+    );
+}

@@ -121,6 +121,16 @@ fn register_schema(root: &mut Map<String, Value>, urn: &str) {
     }
 }
 
+/// Drops an extension URN from the resource's `schemas` array once its object is gone.
+pub(super) fn unregister_schema(root: &mut Map<String, Value>, urn: &str) {
+    let Some(key) = find_key(root, "schemas") else {
+        return;
+    };
+    if let Some(Value::Array(schemas)) = root.get_mut(&key) {
+        schemas.retain(|s| !s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn)));
+    }
+}
+
 fn value_of(element: &Value) -> Option<&Value> {
     element.as_object().and_then(|map| crate::eval::get_ci(map, "value"))
 }

@@ -1,0 +1,59 @@
+#!/usr/bin/env bash
+# `make conformance`: starts control-plane and scim-ingress on conformance ports with fresh
+# databases and queues, creates an application, a consumer and an Okta SCIM connection through the
+# public APIs, and runs the third-party SCIM testers (tools/scim-conformance: scim2-tester and
+# scim-sanity, installed on demand) against that connection. Prints the testers' summary line last
+# and exits with the runner's status (0: no failures).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+SCIM_TOOLS=${SCIM_TOOLS:-tools/scim-conformance}
+PG=${CONFORMANCE_PG:-postgres://postgres@127.0.0.1:5432}
+LOGS=.dev/conformance
+BIN=target/debug
+
+echo "==> building"
+cargo build -q --bin control-plane --bin scim-ingress
+
+scripts/dev-keys.sh >/dev/null
+set -a
+# shellcheck disable=SC1091
+. .dev/keys.env
+set +a
+
+export UAPI_TELEMETRY__LOG_FORMAT=json UAPI_TELEMETRY__LOG_FILTER=warn RUST_LOG=warn
+export UAPI_AMQP__EXCHANGE=conformance.events
+export UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE=conformance.scim-ingress.connections
+export UAPI_CONNECTIONS__QUEUE=conformance.scim-ingress.connections
+export UAPI_SCIM__PUBLIC_URL=http://127.0.0.1:19081
+
+SERVICES=(control-plane scim-ingress)
+declare -A PORTS=([control-plane]=19080 [scim-ingress]=19081)
+declare -A DBS=([control-plane]=uapi_conformance_control_plane [scim-ingress]=uapi_conformance_scim_ingress)
+QUEUES=(conformance.scim-ingress.connections)
+# shellcheck source=scripts/lib/system.sh
+. scripts/lib/system.sh
+fresh_state
+start_services
+
+CP=http://127.0.0.1:${PORTS[control-plane]}
+post() { curl -fsS -X POST -H 'Content-Type: application/json' ${2:+-H "Authorization: Bearer $2"} -d "$3" "$CP$1"; }
+app=$(post /admin/applications "$UAPI_ADMIN__TOKEN" '{"name":"conformance"}')
+key=$(jq -r .apiKey <<<"$app")
+app_token=$(post /api/auth "" "$(jq -c '{apiKey, applicationId, scope: "application"}' <<<"$app")" | jq -r .accessToken)
+consumer=$(post /api/consumers "$app_token" '{"name":"conformance"}' | jq -r .id)
+consumer_token=$(post /api/auth "" "{\"apiKey\":\"$key\",\"consumerId\":\"$consumer\",\"scope\":\"consumer\"}" | jq -r .accessToken)
+connection=$(post /api/connections "$consumer_token" '{"serviceId":"okta-scim"}')
+base=$(jq -r .metadata.baseUrl <<<"$connection")
+token=$(jq -r .metadata.apiToken <<<"$connection")
+
+# The token works once scim-ingress has seen the connection's event (milliseconds).
+for _ in $(seq 1 100); do
+  [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "$base/Users?count=1")" = 200 ] && break
+  sleep 0.1
+done
+
+echo "==> SCIM conformance against $base"
+rc=0
+"$SCIM_TOOLS/scim-conformance.sh" "$base" "$token" || rc=$?
+exit "$rc"
