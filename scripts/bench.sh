@@ -15,17 +15,9 @@ LOGS=.dev/bench
 echo "==> building release binaries"
 cargo build --release --bins -q
 
-scripts/dev-keys.sh >/dev/null
-set -a
-# shellcheck disable=SC1091
-. .dev/keys.env
-set +a
-
-export UAPI_TELEMETRY__LOG_FORMAT=json UAPI_TELEMETRY__LOG_FILTER=warn RUST_LOG=warn
-export UAPI_AMQP__EXCHANGE=bench.events
-export UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE=bench.scim-ingress.connections
-export UAPI_CONNECTIONS__QUEUE=bench.scim-ingress.connections
-export UAPI_CONSUMER__QUEUE=bench.employee-store.events
+# shellcheck source=scripts/lib/system.sh
+. scripts/lib/system.sh
+isolate bench
 export UAPI_SCIM__PUBLIC_URL=http://127.0.0.1:18081
 
 SERVICES=(control-plane scim-ingress employee-store webhook-dispatcher)
@@ -37,10 +29,7 @@ export UAPI_DISPATCHER__ROLE=api
 # The bench's webhook sink listens on 127.0.0.1.
 export UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true
 
-QUEUES=(bench.scim-ingress.connections bench.employee-store.events bench.webhook-dispatcher.events)
 BIN=target/release
-# shellcheck source=scripts/lib/system.sh
-. scripts/lib/system.sh
 fresh_state
 start_services
 

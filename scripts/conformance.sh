@@ -15,24 +15,14 @@ BIN=target/debug
 echo "==> building"
 cargo build -q --bin control-plane --bin scim-ingress
 
-scripts/dev-keys.sh >/dev/null
-set -a
-# shellcheck disable=SC1091
-. .dev/keys.env
-set +a
-
-export UAPI_TELEMETRY__LOG_FORMAT=json UAPI_TELEMETRY__LOG_FILTER=warn RUST_LOG=warn
-export UAPI_AMQP__EXCHANGE=conformance.events
-export UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE=conformance.scim-ingress.connections
-export UAPI_CONNECTIONS__QUEUE=conformance.scim-ingress.connections
+# shellcheck source=scripts/lib/system.sh
+. scripts/lib/system.sh
+isolate conformance
 export UAPI_SCIM__PUBLIC_URL=http://127.0.0.1:19081
 
 SERVICES=(control-plane scim-ingress)
 declare -A PORTS=([control-plane]=19080 [scim-ingress]=19081)
 declare -A DBS=([control-plane]=uapi_conformance_control_plane [scim-ingress]=uapi_conformance_scim_ingress)
-QUEUES=(conformance.scim-ingress.connections)
-# shellcheck source=scripts/lib/system.sh
-. scripts/lib/system.sh
 fresh_state
 start_services
 

@@ -2,8 +2,24 @@
 # measure or check a running system (bench.sh, conformance.sh), and stops them on exit.
 # The caller sets, then calls the functions in order:
 #   SERVICES=(name …)   PORTS[name]=port   DBS[name]=database   LOGS=dir   PG=postgres://…   BIN=target/…
-#   QUEUES=(queue …)    durable queues to delete first, with their DLQs (a queue left by an earlier
-#                       run would collect this run's events before its consumer starts)
+# and calls `isolate PREFIX` first. fresh_state deletes the run's durable queues with their DLQs (a
+# queue left by an earlier run would collect this run's events before its consumer starts).
+
+# The dev keys (admin token, access-token key pair, SCIM token key), quiet logs, and an exchange and
+# queues named after $1 (e.g. bench.events), so a running `make run` is not disturbed.
+isolate() {
+  scripts/dev-keys.sh >/dev/null
+  set -a
+  # shellcheck disable=SC1091
+  . .dev/keys.env
+  set +a
+  export UAPI_TELEMETRY__LOG_FORMAT=json UAPI_TELEMETRY__LOG_FILTER=warn RUST_LOG=warn
+  export UAPI_AMQP__EXCHANGE=$1.events
+  export UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE=$1.scim-ingress.connections
+  export UAPI_CONNECTIONS__QUEUE=$1.scim-ingress.connections
+  export UAPI_CONSUMER__QUEUE=$1.employee-store.events
+  QUEUES=("$1.scim-ingress.connections" "$1.employee-store.events" "$1.webhook-dispatcher.events")
+}
 
 pids=()
 stop_services() {
