@@ -29,6 +29,10 @@ pub struct ScimSettings {
     pub max_count: i64,
     /// How long a verified token is trusted without a lookup; 0 looks up every request.
     pub token_cache_ms: u64,
+    /// SCIM requests per second admitted per connection and replica; 0 (the default) is no limit.
+    pub rate_limit_per_sec: f64,
+    /// Requests a connection may make at once before the rate applies.
+    pub rate_limit_burst: u32,
 }
 
 /// `[connections]`
@@ -64,6 +68,12 @@ impl Validate for Settings {
         }
         if !(1..=self.scim.max_count).contains(&self.scim.default_count) {
             return Err(ConfigError::invalid("scim.default_count", "must be between 1 and scim.max_count"));
+        }
+        if !self.scim.rate_limit_per_sec.is_finite() || self.scim.rate_limit_per_sec < 0.0 {
+            return Err(ConfigError::invalid("scim.rate_limit_per_sec", "must be 0 (no limit) or a positive number"));
+        }
+        if self.scim.rate_limit_burst == 0 {
+            return Err(ConfigError::invalid("scim.rate_limit_burst", "must be at least 1"));
         }
         if self.connections.queue.is_empty() {
             return Err(ConfigError::invalid("connections.queue", "must not be empty"));

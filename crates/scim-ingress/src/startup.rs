@@ -41,6 +41,10 @@ impl Application {
             body_limit: settings.http.body_limit_bytes,
             default_count: settings.scim.default_count,
             max_count: settings.scim.max_count,
+            throttle: crate::scim::throttle::Throttle::new(
+                settings.scim.rate_limit_per_sec,
+                settings.scim.rate_limit_burst,
+            ),
             tokens: crate::scim::auth::TokenCache::new(Duration::from_millis(settings.scim.token_cache_ms)),
             creates: crate::domain::group_commit::CreateWriter::start(pool.clone(), wake.clone()),
             outbox_wake: wake.clone(),

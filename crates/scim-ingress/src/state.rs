@@ -12,6 +12,8 @@ pub struct AppState {
     pub body_limit: usize,
     pub default_count: i64,
     pub max_count: i64,
+    /// The per-connection rate limit.
+    pub throttle: crate::scim::throttle::Throttle,
     /// Recently verified SCIM tokens.
     pub tokens: crate::scim::auth::TokenCache,
     /// Commits concurrent creates together.

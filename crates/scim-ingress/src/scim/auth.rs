@@ -85,14 +85,18 @@ impl FromRequest for Tenant {
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::Internal(anyhow::anyhow!("state missing")))?;
             let hash = token.ok_or_else(|| ScimError::unauthorized("missing or malformed Authorization header"))?;
-            if let Some(tenant) = state.tokens.get(&hash) {
-                return Ok(tenant);
-            }
-            let mut conn = state.pool.get().await?;
-            let tenant = connections::find_by_token(&mut conn, &hash)
-                .await?
-                .ok_or_else(|| ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)"))?;
-            state.tokens.put(hash, &tenant);
+            let tenant = match state.tokens.get(&hash) {
+                Some(tenant) => tenant,
+                None => {
+                    let mut conn = state.pool.get().await?;
+                    let tenant = connections::find_by_token(&mut conn, &hash).await?.ok_or_else(|| {
+                        ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)")
+                    })?;
+                    state.tokens.put(hash, &tenant);
+                    tenant
+                }
+            };
+            state.throttle.admit(tenant.connection_id).map_err(ScimError::Throttled)?;
             Ok(tenant)
         })
     }

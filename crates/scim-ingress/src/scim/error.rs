@@ -12,6 +12,9 @@ use uapi_scim::error::ScimError as ProtocolError;
 pub enum ScimError {
     #[error("{detail}")]
     Client { status: StatusCode, scim_type: Option<&'static str>, detail: String },
+    /// The connection is over its rate limit; a token is back after this long.
+    #[error("rate limited")]
+    Throttled(std::time::Duration),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     #[error(transparent)]
@@ -65,6 +68,7 @@ impl ResponseError for ScimError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Client { status, .. } => *status,
+            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,6 +78,9 @@ impl ResponseError for ScimError {
         let status = self.status_code();
         let (scim_type, detail) = match self {
             Self::Client { scim_type, detail, .. } => (*scim_type, detail.clone()),
+            Self::Throttled(wait) => {
+                (None, format!("too many requests for this connection; retry after {} s", retry_after_secs(*wait)))
+            }
             Self::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
                 (None, "the service is temporarily unavailable; retry shortly".to_owned())
@@ -92,11 +99,22 @@ impl ResponseError for ScimError {
         if status == StatusCode::UNAUTHORIZED {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim\""));
         }
-        if status == StatusCode::SERVICE_UNAVAILABLE {
-            res.insert_header((header::RETRY_AFTER, "1"));
+        match self {
+            Self::Throttled(wait) => {
+                res.insert_header((header::RETRY_AFTER, retry_after_secs(*wait).to_string()));
+            }
+            Self::Unavailable(_) => {
+                res.insert_header((header::RETRY_AFTER, "1"));
+            }
+            _ => {}
         }
         res.body(body.to_string())
     }
+}
+
+/// `Retry-After` counts whole seconds: round up, and never 0 (that would invite an immediate retry).
+fn retry_after_secs(wait: std::time::Duration) -> u64 {
+    wait.as_secs_f64().ceil().max(1.0) as u64
 }
 
 pub type ScimResult<T> = Result<T, ScimError>;

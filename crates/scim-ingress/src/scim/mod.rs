@@ -5,6 +5,7 @@ pub mod body;
 pub mod error;
 pub mod list;
 pub mod projection;
+pub mod throttle;
 
 pub const CONTENT_TYPE: &str = "application/scim+json";
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";

@@ -31,6 +31,11 @@ pub struct Conn {
 }
 
 pub async fn spawn_app() -> TestApp {
+    spawn_app_with(&[]).await
+}
+
+/// The app with extra settings, e.g. `("UAPI_SCIM__RATE_LIMIT_PER_SEC", "1")`.
+pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     uapi_test_support::init_tracing();
     let db = TestDb::new().await.expect("db");
     let exchange = uapi_test_support::unique_name("test.events");
@@ -47,6 +52,7 @@ pub async fn spawn_app() -> TestApp {
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
+    .chain(overrides.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())))
     .collect();
     let settings = Settings::load(Sources { file: None, env: Some(env) }).expect("settings");
     uapi_platform::db::migrate(&db.url, uapi_scim_ingress::MIGRATIONS, uapi_scim_ingress::MIGRATION_LOCK)

@@ -2,4 +2,5 @@
 
 mod helpers;
 mod hostile_input;
+mod throttling;
 mod users;
