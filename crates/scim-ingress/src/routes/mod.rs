@@ -1,6 +1,7 @@
 //! The SCIM HTTP surface under `/scim/v2`.
 
 pub mod discovery;
+pub mod groups;
 pub mod users;
 
 use actix_web::{HttpResponse, web};
@@ -11,6 +12,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/scim/v2")
             .configure(users::configure)
+            .configure(groups::configure)
             .configure(discovery::configure)
             .default_service(web::to(unknown)),
     );

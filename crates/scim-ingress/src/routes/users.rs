@@ -34,7 +34,7 @@ fn user_id(raw: &str) -> ScimResult<Uuid> {
 }
 
 fn render(state: &AppState, row: &users::UserRow) -> Value {
-    resource::render(row.id, &row.resource, &state.base_url, row.version, row.created_at, row.updated_at)
+    resource::render(row.id, &row.resource, &row.employee, &state.base_url, row.version, row.created_at, row.updated_at)
 }
 
 /// The rendered user, projected by the request's `attributes`/`excludedAttributes` (RFC 7644 §3.9).
@@ -81,7 +81,7 @@ async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery
         let resources = page.iter().map(|r| projection.apply(render(&state, r))).collect();
         return Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)));
     }
-    let compiled = parsed.as_ref().map(filter_sql::compile).transpose()?;
+    let compiled = parsed.as_ref().map(|f| filter_sql::compile(f, &filter_sql::USERS)).transpose()?;
     let (total, rows) =
         users::list(&mut conn, tenant.connection_id, compiled.as_ref(), query.start_index - 1, query.count).await?;
     let resources = rows.iter().map(|r| projection.apply(render(&state, r))).collect();
