@@ -1,4 +1,7 @@
-//! `/api/hris/employees` (consumer scope): the consumer's employees, newest state, paginated.
+//! `/api/hris/employees` (consumer scope): the consumer's employees, newest state, paginated; and,
+//! in [`groups`], `/api/hris/groups`.
+
+mod groups;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -14,7 +17,9 @@ use crate::state::AppState;
 use uapi_platform::error::ApiResult;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/hris/employees", web::get().to(list)).route("/api/hris/employees/{id}", web::get().to(get));
+    cfg.route("/api/hris/employees", web::get().to(list))
+        .route("/api/hris/employees/{id}", web::get().to(get))
+        .configure(groups::configure);
 }
 
 #[derive(Deserialize)]
