@@ -35,22 +35,16 @@ async fn list(
     Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |r| r.id, |r| r.data)))
 }
 
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct GetQuery {
-    include_deleted: Option<bool>,
-}
-
 async fn get(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    query: web::Query<GetQuery>,
+    query: web::Query<super::GetQuery>,
 ) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let row = groups::find(&mut conn, who.consumer_id, *id)
         .await?
-        .filter(|r| r.deleted_at.is_none() || query.include_deleted.unwrap_or(false))
+        .filter(|r| query.shows(r.deleted_at))
         .ok_or_else(|| Problem::not_found(format!("group {id} not found")))?;
     Ok(HttpResponse::Ok().json(json!({ "data": row.data })))
 }

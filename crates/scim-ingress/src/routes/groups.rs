@@ -33,13 +33,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/Groups/{id}", web::delete().to(delete));
 }
 
-/// Our ids are UUIDs; anything else cannot name a group, so it is simply not found.
 fn group_id(raw: &str) -> ScimResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("Group {raw} not found")))
-}
-
-fn projection(state: &AppState, req: &HttpRequest) -> ScimResult<Projection> {
-    Ok(ListQuery::parse(req.query_string(), state.default_count, state.max_count)?.projection())
+    super::resource_id(raw, "Group")
 }
 
 /// The rendered groups, projected; their members are read (in one query) only when returned.
@@ -69,19 +64,19 @@ async fn render(
 
 async fn one(state: &AppState, row: &GroupRow, req: &HttpRequest) -> ScimResult<Value> {
     let mut conn = state.pool.get().await?;
-    let mut rendered = render(state, &mut conn, std::slice::from_ref(row), &projection(state, req)?).await?;
+    let projection = ListQuery::of_request(req, state)?.projection();
+    let mut rendered = render(state, &mut conn, std::slice::from_ref(row), &projection).await?;
     rendered.pop().ok_or_else(|| ScimError::Internal(anyhow::anyhow!("a rendered group went missing")))
 }
 
 async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
-    let query = ListQuery::parse(req.query_string(), state.default_count, state.max_count)?;
+    let query = ListQuery::of_request(&req, &state)?;
     run_search(tenant, state, query).await
 }
 
 /// `POST /Groups/.search`: the query in a SearchRequest body.
 async fn search_post(tenant: Tenant, state: web::Data<AppState>, payload: web::Payload) -> ScimResult<HttpResponse> {
-    let body = body::json_object(payload, state.body_limit).await?;
-    let query = ListQuery::from_search(&body, state.default_count, state.max_count)?;
+    let query = ListQuery::of_search(payload, &state).await?;
     run_search(tenant, state, query).await
 }
 
@@ -141,11 +136,8 @@ async fn replace(
     let body = body::json_object(payload, state.body_limit).await?;
     let group = group_resource::clean(body, Some(id))?;
     let members = vec![MemberOp::Replace(group.members)];
-    let mut conn = state.pool.get().await?;
     let attributes = group.attributes;
-    let written = group_writes::update(&mut conn, &tenant, id, |_| Ok(attributes), members).await?;
-    drop(conn);
-    updated(&state, written, &req).await
+    write(&state, &tenant, id, |_| Ok(attributes), members, &req).await
 }
 
 async fn patch(
@@ -169,15 +161,26 @@ async fn patch(
             _ => Err(ScimError::bad_request("invalidSyntax", "a Group must be a JSON object")),
         }
     };
-    let mut conn = state.pool.get().await?;
-    let written = group_writes::update(&mut conn, &tenant, id, change, request.member_ops).await?;
-    drop(conn);
-    updated(&state, written, &req).await
+    write(&state, &tenant, id, change, request.member_ops, &req).await
 }
 
-/// The 200 of a PUT or PATCH, with the group as it is now; the relay is woken only when the
-/// write produced events.
-async fn updated(state: &AppState, written: group_writes::GroupWritten, req: &HttpRequest) -> ScimResult<HttpResponse> {
+/// Runs a PUT or PATCH and answers 200 with the group as it is now; the relay is woken only when
+/// the write produced events.
+async fn write<F>(
+    state: &AppState,
+    tenant: &Tenant,
+    id: Uuid,
+    change: F,
+    members: Vec<MemberOp>,
+    req: &HttpRequest,
+) -> ScimResult<HttpResponse>
+where
+    F: FnOnce(&GroupRow) -> ScimResult<serde_json::Map<String, Value>> + Send,
+{
+    let written = {
+        let mut conn = state.pool.get().await?;
+        group_writes::update(&mut conn, tenant, id, change, members).await?
+    };
     if written.emitted {
         state.outbox_wake.notify_one();
     }
