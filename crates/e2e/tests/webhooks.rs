@@ -5,61 +5,12 @@
 
 mod support;
 
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
 use reqwest::Method;
 use serde_json::{Value, json};
+use support::receiver::{receiver, wait_for};
 use support::{Stack, StackOptions};
-
-type Inbox = Arc<Mutex<Vec<(http::HeaderMap, web::Bytes)>>>;
-
-/// A receiver on 127.0.0.1 that keeps every request and answers 204.
-fn receiver() -> (String, Inbox) {
-    let inbox: Inbox = Arc::default();
-    let kept = inbox.clone();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let port = listener.local_addr().expect("addr").port();
-    let server = HttpServer::new(move || {
-        let kept = kept.clone();
-        App::new().default_service(web::to(move |req: HttpRequest, body: web::Bytes| {
-            let kept = kept.clone();
-            async move {
-                let mut headers = http::HeaderMap::new();
-                for (k, v) in req.headers() {
-                    if let (Ok(k), Ok(v)) = (
-                        http::HeaderName::from_bytes(k.as_str().as_bytes()),
-                        http::HeaderValue::from_bytes(v.as_bytes()),
-                    ) {
-                        headers.insert(k, v);
-                    }
-                }
-                kept.lock().expect("lock").push((headers, body));
-                HttpResponse::NoContent().finish()
-            }
-        }))
-    })
-    .workers(1)
-    .disable_signals()
-    .listen(listener)
-    .expect("listen")
-    .run();
-    tokio::spawn(server);
-    (format!("http://127.0.0.1:{port}/webhooks"), inbox)
-}
-
-async fn wait_for(inbox: &Inbox, n: usize) -> Vec<(http::HeaderMap, web::Bytes)> {
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        let got = inbox.lock().expect("lock").clone();
-        if got.len() >= n {
-            return got;
-        }
-        assert!(Instant::now() < deadline, "the receiver got {} of {n} webhooks", got.len());
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
 
 #[tokio::test]
 async fn provisioning_and_deactivation_arrive_as_signed_webhooks() {
@@ -67,16 +18,7 @@ async fn provisioning_and_deactivation_arrive_as_signed_webhooks() {
     let t = stack.tenant("Webhooks").await;
     let (url, inbox) = receiver();
     let webhooks = stack.webhooks.clone().expect("webhook-dispatcher runs");
-    let res = stack
-        .client
-        .post(format!("{webhooks}/api/webhooks"))
-        .bearer_auth(&t.app_token)
-        .json(&json!({ "unifiedApi": "HRIS", "deliveryUrl": url, "events": ["*"], "status": "Enabled" }))
-        .send()
-        .await
-        .expect("create webhook");
-    assert_eq!(res.status(), 201);
-    let hook: Value = res.json().await.expect("json");
+    let hook = stack.subscribe(&t, &url, &["*"]).await;
     let secret = hook["secret"].as_str().expect("secret").to_owned();
     let verifier = standardwebhooks::Webhook::new(&secret).expect("whsec_ secret");
 

@@ -20,7 +20,7 @@ pub struct Settings {
 /// `[consumer]`
 #[derive(Debug, Clone, Deserialize)]
 pub struct ConsumerSection {
-    /// This service's durable queue of employee events.
+    /// This service's durable queue of employee and group events.
     pub queue: String,
     /// Events projected at once.
     pub concurrency: usize,

@@ -1,4 +1,7 @@
-//! The employee projection: version-guarded upserts and the consumer-scoped reads.
+//! The employee projection (and, in [`groups`], the group projection): version-guarded upserts and
+//! the consumer-scoped reads.
+
+pub mod groups;
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -161,9 +164,11 @@ pub async fn list(
         q = q.filter(employees::work_email_lower.eq(e.to_lowercase()));
     }
     if let Some(g) = &f.group_id {
-        let wanted = serde_json::json!({ "groups": [{ "id": g }] });
+        // The expression of the GIN index `employees_groups`.
+        let wanted = serde_json::json!([{ "id": g }]);
         q = q.filter(
-            diesel::dsl::sql::<diesel::sql_types::Bool>("data @> ").bind::<diesel::sql_types::Jsonb, _>(wanted),
+            diesel::dsl::sql::<diesel::sql_types::Bool>("data -> 'groups' @> ")
+                .bind::<diesel::sql_types::Jsonb, _>(wanted),
         );
     }
     if !f.include_deleted {

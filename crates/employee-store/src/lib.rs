@@ -1,7 +1,9 @@
-//! employee-store: projects employee events into Postgres and serves `/api/hris/employees`.
+//! employee-store: projects employee and group events into Postgres and serves `/api/hris/employees`
+//! and `/api/hris/groups`.
 
 pub mod config;
 pub mod db;
+pub mod group_projection;
 pub mod projection;
 pub mod routes;
 pub mod startup;

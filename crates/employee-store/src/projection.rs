@@ -1,4 +1,4 @@
-//! Applies employee events to the projection. Idempotent: an event whose version is not newer
+//! Applies employee events to the projection (group events go to [`crate::group_projection`]). Idempotent: an event whose version is not newer
 //! than the stored one (a duplicate, or a stale redelivery) changes nothing.
 //!
 //! Handlers run concurrently; their rows meet in a [`Writer`] that commits whatever arrived
@@ -15,11 +15,11 @@ use uuid::Uuid;
 
 use crate::db::{self, EmployeeRow};
 
-fn permanent(what: impl std::fmt::Display) -> HandleError {
+pub(crate) fn permanent(what: impl std::fmt::Display) -> HandleError {
     HandleError::Permanent(what.to_string())
 }
 
-fn uuid(field: &str, s: &str) -> Result<Uuid, HandleError> {
+pub(crate) fn uuid(field: &str, s: &str) -> Result<Uuid, HandleError> {
     Uuid::parse_str(s).map_err(|_| permanent(format!("{field} is not a UUID: {s:?}")))
 }
 
@@ -52,7 +52,11 @@ pub fn decode(body: &[u8]) -> Result<EmployeeRow, HandleError> {
     })
 }
 
-pub async fn handle(writer: Writer, delivery: std::sync::Arc<Delivery>) -> Result<(), HandleError> {
+/// Projects one delivery: `group.*` into the group projection, anything else as an employee event.
+pub async fn handle(writer: Writer, pool: PgPool, delivery: std::sync::Arc<Delivery>) -> Result<(), HandleError> {
+    if delivery.routing_key.as_str().starts_with("group.") {
+        return crate::group_projection::handle(&pool, &delivery.data).await;
+    }
     let row = decode(&delivery.data)?;
     writer.write(row).await
 }

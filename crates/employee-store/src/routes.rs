@@ -1,4 +1,7 @@
-//! `/api/hris/employees` (consumer scope): the consumer's employees, newest state, paginated.
+//! `/api/hris/employees` (consumer scope): the consumer's employees, newest state, paginated; and,
+//! in [`groups`], `/api/hris/groups`.
+
+mod groups;
 
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
@@ -14,7 +17,9 @@ use crate::state::AppState;
 use uapi_platform::error::ApiResult;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/hris/employees", web::get().to(list)).route("/api/hris/employees/{id}", web::get().to(get));
+    cfg.route("/api/hris/employees", web::get().to(list))
+        .route("/api/hris/employees/{id}", web::get().to(get))
+        .configure(groups::configure);
 }
 
 #[derive(Deserialize)]
@@ -67,10 +72,17 @@ async fn list(
     Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |r| r.id, |r| r.data)))
 }
 
+/// `?includeDeleted=true` on a read: deleted records are 404 without it.
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct GetQuery {
     include_deleted: Option<bool>,
+}
+
+impl GetQuery {
+    fn shows(&self, deleted_at: Option<DateTime<Utc>>) -> bool {
+        deleted_at.is_none() || self.include_deleted.unwrap_or(false)
+    }
 }
 
 async fn get(
@@ -82,7 +94,7 @@ async fn get(
     let mut conn = state.pool.get().await?;
     let row = db::find(&mut conn, who.consumer_id, *id)
         .await?
-        .filter(|r| r.deleted_at.is_none() || query.include_deleted.unwrap_or(false))
+        .filter(|r| query.shows(r.deleted_at))
         .ok_or_else(|| Problem::not_found(format!("employee {id} not found")))?;
     Ok(HttpResponse::Ok().json(json!({ "data": row.data })))
 }

@@ -1,5 +1,5 @@
 //! Builds employee-store from its settings and runs it until shutdown: the read API and the
-//! projection consumer.
+//! projection consumer of employee and group events.
 
 use std::sync::Arc;
 
@@ -46,7 +46,7 @@ impl Application {
             consumer: ConsumerSettings {
                 exchange: settings.amqp.exchange.clone(),
                 queue: settings.consumer.queue.clone(),
-                bindings: vec!["employee.#".to_owned()],
+                bindings: vec!["employee.#".to_owned(), "group.#".to_owned()],
                 prefetch: settings.amqp.prefetch,
                 concurrency: settings.consumer.concurrency,
             },
@@ -58,13 +58,14 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
-        let (writer, broker, settings) = (projection::Writer::start(self.pool), self.broker.clone(), self.consumer);
+        let (pool, broker, settings) = (self.pool, self.broker.clone(), self.consumer);
+        let writer = projection::Writer::start(pool.clone());
         self.http
             .run_with(stop, &self.broker, |background| {
                 vec![tokio::spawn(consumer::consume_until(
                     broker,
                     settings,
-                    move |d| projection::handle(writer.clone(), d),
+                    move |d| projection::handle(writer.clone(), pool.clone(), d),
                     background,
                 ))]
             })

@@ -1,11 +1,14 @@
-//! The contract's Employee in its JSON shape (camelCase, as the HTTP APIs and webhooks show it),
-//! and its conversion to and from the protobuf message that travels on RabbitMQ.
+//! The contract's Employee and Group in their JSON shape (camelCase, as the HTTP APIs and webhooks
+//! show them), and their conversion to and from the protobuf messages that travel on RabbitMQ.
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::v1;
+
+mod group;
+pub use group::Group;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

@@ -71,6 +71,36 @@ where
         .map(|_| ())
 }
 
+/// Adds every message to the outbox on `conn`, in order, with multi-row inserts: for a change
+/// that produces many events at once (a group rename touches every member's employee).
+pub async fn enqueue_many(
+    conn: &mut diesel_async::AsyncPgConnection,
+    msgs: Vec<NewMessage<'_>>,
+) -> diesel::QueryResult<()> {
+    use diesel::ExpressionMethods;
+    // Five binds a row; Postgres takes at most 65,535 binds a statement.
+    const ROWS: usize = 1000;
+    let traceparent = current_traceparent();
+    let mut msgs = msgs.into_iter().peekable();
+    while msgs.peek().is_some() {
+        let rows: Vec<_> = msgs
+            .by_ref()
+            .take(ROWS)
+            .map(|m| {
+                (
+                    outbox::message_id.eq(m.message_id),
+                    outbox::routing_key.eq(m.routing_key),
+                    outbox::type_name.eq(m.type_name),
+                    outbox::payload.eq(m.payload),
+                    outbox::traceparent.eq(traceparent.clone()),
+                )
+            })
+            .collect();
+        diesel::insert_into(outbox::table).values(rows).execute(conn).await?;
+    }
+    Ok(())
+}
+
 /// The W3C `traceparent` of the current span, as stored with an outbox row; for callers that
 /// write outbox rows in their own statements instead of through [`enqueue`].
 pub fn current_traceparent() -> Option<String> {

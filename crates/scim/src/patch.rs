@@ -48,11 +48,22 @@ pub fn parse_request(body: &Value) -> Result<Vec<Operation>, ScimError> {
 /// Applies all operations in order to a copy; returns the new resource, or the first error (the input is untouched:
 /// atomic).
 pub fn apply(resource: &Value, ops: &[Operation], schema: &ResourceSchema) -> Result<Value, ScimError> {
+    apply_numbered(resource, ops.iter().enumerate(), schema)
+}
+
+/// [`apply`] for some of a request's operations, each with its 0-based position in the request, so that errors
+/// name the operation the client sent. For servers that carry out the other operations themselves (group members
+/// stored as rows, for instance).
+pub fn apply_numbered<'a>(
+    resource: &Value,
+    ops: impl IntoIterator<Item = (usize, &'a Operation)>,
+    schema: &ResourceSchema,
+) -> Result<Value, ScimError> {
     let mut updated = resource.clone();
     let Value::Object(root) = &mut updated else {
         return Err(ScimError::new(ScimType::InvalidSyntax, "the resource to patch must be a JSON object"));
     };
-    for (index, op) in ops.iter().enumerate() {
+    for (index, op) in ops {
         apply_one(root, op, schema).map_err(|err| request::numbered(index, err))?;
     }
     Ok(updated)

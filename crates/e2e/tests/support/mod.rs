@@ -4,6 +4,8 @@
 //! sharing one exchange and RabbitMQ URL (optionally through a proxy the test controls), with queue
 //! names unique to the test.
 
+pub mod receiver;
+
 use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
@@ -291,19 +293,44 @@ impl Stack {
             .expect("hris request")
     }
 
+    /// A webhook subscription of `t`'s application to `url` for `events`; returns it (with its secret).
+    pub async fn subscribe(&self, t: &Tenant, url: &str, events: &[&str]) -> Value {
+        let webhooks = self.webhooks.as_ref().expect("webhook-dispatcher runs");
+        let res = self
+            .client
+            .post(format!("{webhooks}/api/webhooks"))
+            .bearer_auth(&t.app_token)
+            .json(&json!({ "unifiedApi": "HRIS", "deliveryUrl": url, "events": events, "status": "Enabled" }))
+            .send()
+            .await
+            .expect("create webhook");
+        assert_eq!(res.status(), 201);
+        res.json().await.expect("json")
+    }
+
+    /// Polls the group (deleted ones included) until `check` holds and returns it.
+    pub async fn wait_group(&self, t: &Tenant, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+        self.wait_record(t, "groups", id, check).await
+    }
+
     /// Polls the employee until `check` holds (events are asynchronous) and returns it.
     pub async fn wait_employee(&self, t: &Tenant, id: &str, check: impl Fn(&Value) -> bool) -> Value {
+        self.wait_record(t, "employees", id, check).await
+    }
+
+    /// Polls `/api/hris/<collection>/<id>` (deleted records included) until `check` holds.
+    async fn wait_record(&self, t: &Tenant, collection: &str, id: &str, check: impl Fn(&Value) -> bool) -> Value {
         let deadline = Instant::now() + Duration::from_secs(20);
         let mut last = Value::Null;
         loop {
-            let res = self.hris(t, &format!("/api/hris/employees/{id}?includeDeleted=true")).await;
+            let res = self.hris(t, &format!("/api/hris/{collection}/{id}?includeDeleted=true")).await;
             if res.status() == 200 {
                 last = res.json::<Value>().await.expect("json")["data"].clone();
                 if check(&last) {
                     return last;
                 }
             }
-            assert!(Instant::now() < deadline, "employee {id} never reached the expected state; last: {last}");
+            assert!(Instant::now() < deadline, "{collection} {id} never reached the expected state; last: {last}");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }

@@ -8,6 +8,7 @@ use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use serde_json::Value;
 use uuid::Uuid;
 
+use super::SqlFilter;
 use super::schema::users;
 
 #[derive(Debug, Clone, Queryable, Selectable, QueryableByName, Insertable, AsChangeset)]
@@ -264,15 +265,14 @@ where
         .await
 }
 
-/// A compiled filter: a SQL boolean expression over `users` with its text binds in order.
-#[derive(Debug, Clone, Default)]
-pub struct SqlFilter {
-    pub sql: String,
-    pub binds: Vec<String>,
-}
+/// How [`super::page`] lists users.
+pub const LISTING: super::Listing = super::Listing {
+    table: "users",
+    columns: "id, connection_id, user_name, external_id, emails, manager_remote_id, active, resource, employee, \
+              version, created_at, updated_at",
+};
 
 /// One page of the connection's users matching `filter`, in creation order, and the total count.
-/// The total rides along as a window count, so a page costs one query.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     connection: Uuid,
@@ -280,57 +280,52 @@ pub async fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(i64, Vec<UserRow>)> {
-    let condition = filter.map(|f| format!(" AND ({})", f.sql)).unwrap_or_default();
-    let binds: &[String] = filter.map(|f| f.binds.as_slice()).unwrap_or(&[]);
-    if limit == 0 {
-        return Ok((count(conn, connection, &condition, binds).await?, Vec::new()));
-    }
-
-    #[derive(QueryableByName)]
-    struct PageRow {
-        #[diesel(embed)]
-        user: UserRow,
-        #[diesel(sql_type = BigInt)]
-        total: i64,
-    }
-    let n = binds.len();
-    let mut page = diesel::sql_query(format!(
-        "SELECT id, connection_id, user_name, external_id, emails, manager_remote_id, active, resource, employee, \
-         version, created_at, updated_at, count(*) OVER () AS total FROM users WHERE connection_id = $1{condition} \
-         ORDER BY seq LIMIT ${} OFFSET ${}",
-        n + 2,
-        n + 3
-    ))
-    .into_boxed()
-    .bind::<SqlUuid, _>(connection);
-    for b in binds {
-        page = page.bind::<Text, _>(b.clone());
-    }
-    let rows = page.bind::<BigInt, _>(limit).bind::<BigInt, _>(offset).load::<PageRow>(conn).await?;
-    match <[PageRow]>::first(&rows) {
-        Some(first) => {
-            let total = first.total;
-            Ok((total, rows.into_iter().map(|r| r.user).collect()))
-        }
-        // Past the last page (or nothing matches): only then is a separate count needed.
-        None if offset > 0 => Ok((count(conn, connection, &condition, binds).await?, Vec::new())),
-        None => Ok((0, Vec::new())),
-    }
+    super::page(conn, &LISTING, connection, filter, offset, limit).await
 }
 
-async fn count(conn: &mut AsyncPgConnection, connection: Uuid, condition: &str, binds: &[String]) -> QueryResult<i64> {
-    #[derive(QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut count = diesel::sql_query(format!("SELECT count(*) AS n FROM users WHERE connection_id = $1{condition}"))
-        .into_boxed()
-        .bind::<SqlUuid, _>(connection);
-    for b in binds {
-        count = count.bind::<Text, _>(b.clone());
-    }
-    count.get_result::<Count>(conn).await.map(|c| c.n)
+/// The connection's users among `ids`, locked, in id order (the order every writer of several
+/// users locks them in, so two such writers never deadlock).
+pub async fn lock_many(conn: &mut AsyncPgConnection, connection: Uuid, ids: &[Uuid]) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .filter(users::connection_id.eq(connection).and(users::id.eq_any(ids)))
+        .select(UserRow::as_select())
+        .order(users::id.asc())
+        .for_update()
+        .load(conn)
+        .await
+}
+
+/// The `(id, userName)` of the connection's users among `ids`: which of them exist.
+pub async fn names(conn: &mut AsyncPgConnection, connection: Uuid, ids: &[Uuid]) -> QueryResult<Vec<(Uuid, String)>> {
+    users::table
+        .filter(users::connection_id.eq(connection).and(users::id.eq_any(ids)))
+        .select((users::id, users::user_name))
+        .load(conn)
+        .await
+}
+
+/// A new employee snapshot of a stored user, as [`store_employees`] writes it.
+pub struct EmployeeWrite<'a> {
+    pub id: Uuid,
+    pub employee: &'a Value,
+    pub version: i64,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Stores new employee snapshots (not the SCIM resource) of several users in one statement.
+pub async fn store_employees(conn: &mut AsyncPgConnection, writes: &[EmployeeWrite<'_>]) -> QueryResult<usize> {
+    use diesel::sql_types::{Array, Jsonb, Timestamptz};
+    diesel::sql_query(
+        "UPDATE users SET employee = t.employee, version = t.version, updated_at = t.updated_at \
+         FROM unnest($1::uuid[], $2::jsonb[], $3::int8[], $4::timestamptz[]) AS t(id, employee, version, updated_at) \
+         WHERE users.id = t.id",
+    )
+    .bind::<Array<SqlUuid>, _>(writes.iter().map(|w| w.id).collect::<Vec<_>>())
+    .bind::<Array<Jsonb>, _>(writes.iter().map(|w| w.employee).collect::<Vec<_>>())
+    .bind::<Array<BigInt>, _>(writes.iter().map(|w| w.version).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(writes.iter().map(|w| w.updated_at).collect::<Vec<_>>())
+    .execute(conn)
+    .await
 }
 
 /// Lower-cased email values, for `emails.value` lookups (emails compare case-insensitively).

@@ -1,17 +1,64 @@
-//! Compiles a parsed SCIM filter on Users into parameterized SQL over the indexed columns. Values
-//! only ever travel as bind parameters, never inside the SQL text. What cannot be compiled is a
-//! 400 `invalidFilter` naming the attribute and operator.
+//! Compiles a parsed SCIM filter on Users or Groups into parameterized SQL over the indexed
+//! columns. Values only ever travel as bind parameters, never inside the SQL text. What cannot be
+//! compiled is a 400 `invalidFilter` naming the attribute and operator.
 
 use uapi_scim::filter::{AttrPath, CompareOp, Filter};
-use uapi_scim::schema::USER_SCHEMA;
+use uapi_scim::schema::{GROUP_SCHEMA, USER_SCHEMA};
 
-use crate::db::users::SqlFilter;
+use crate::db::SqlFilter;
 use crate::scim::error::{ScimError, ScimResult};
 
-/// Compiles `filter`; placeholders start at `$2` (`$1` is the connection id).
-pub fn compile(filter: &Filter) -> ScimResult<SqlFilter> {
+/// What a filterable attribute is stored as.
+#[derive(Debug, Clone, Copy)]
+enum Column {
+    /// A text column; `required` ones are never null or empty, so `pr` is always true.
+    Text { sql: &'static str, case_exact: bool, required: bool },
+    /// The resource's UUID `id`.
+    Id,
+    /// Users' lower-cased email values (`text[]`, GIN-indexed).
+    Emails,
+    /// Users' `active`.
+    Active,
+    /// Groups' members (`group_members` rows, by user id).
+    Members,
+}
+
+/// The filterable attributes of one resource type.
+pub struct Target {
+    core_urn: &'static str,
+    /// Lower-case attribute (`name` or `name.sub`) → how it is stored.
+    columns: fn(&str) -> Option<Column>,
+}
+
+/// `/Users`.
+pub static USERS: Target = Target {
+    core_urn: USER_SCHEMA,
+    columns: |attr| match attr {
+        "username" => Some(Column::Text { sql: "user_name", case_exact: false, required: true }),
+        "externalid" => Some(Column::Text { sql: "external_id", case_exact: true, required: false }),
+        "id" => Some(Column::Id),
+        "emails" | "emails.value" => Some(Column::Emails),
+        "active" => Some(Column::Active),
+        _ => None,
+    },
+};
+
+/// `/Groups`.
+pub static GROUPS: Target = Target {
+    core_urn: GROUP_SCHEMA,
+    columns: |attr| match attr {
+        "displayname" => Some(Column::Text { sql: "display_name", case_exact: false, required: true }),
+        "externalid" => Some(Column::Text { sql: "external_id", case_exact: true, required: false }),
+        "id" => Some(Column::Id),
+        "members" | "members.value" => Some(Column::Members),
+        _ => None,
+    },
+};
+
+/// Compiles `filter` on `target`; placeholders start at `$2` (`$1` is the connection id).
+pub fn compile(filter: &Filter, target: &Target) -> ScimResult<SqlFilter> {
     let mut out = SqlFilter::default();
-    out.sql = node(filter, &mut out.binds)?;
+    out.sql = node(filter, target, &mut out.binds)?;
     Ok(out)
 }
 
@@ -20,9 +67,9 @@ fn unsupported(what: impl std::fmt::Display) -> ScimError {
 }
 
 /// The attribute a path names, lower-cased, with a core-schema URN prefix removed.
-fn attribute(path: &AttrPath) -> ScimResult<String> {
+fn attribute(path: &AttrPath, target: &Target) -> ScimResult<String> {
     if let Some(urn) = &path.urn
-        && !urn.eq_ignore_ascii_case(USER_SCHEMA)
+        && !urn.eq_ignore_ascii_case(target.core_urn)
     {
         return Err(unsupported(format!("filtering on extension attribute {path}")));
     }
@@ -30,6 +77,12 @@ fn attribute(path: &AttrPath) -> ScimResult<String> {
         Some(sub) => format!("{}.{}", path.attr, sub).to_ascii_lowercase(),
         None => path.attr.to_ascii_lowercase(),
     })
+}
+
+fn column(path: &AttrPath, target: &Target) -> ScimResult<(String, Option<Column>)> {
+    let attr = attribute(path, target)?;
+    let column = (target.columns)(&attr);
+    Ok((attr, column))
 }
 
 fn bind(binds: &mut Vec<String>, value: String) -> String {
@@ -64,45 +117,72 @@ fn text_compare(
     })
 }
 
-fn node(filter: &Filter, binds: &mut Vec<String>) -> ScimResult<String> {
+/// `id = $n` (or `FALSE` for a value that is not one of our ids, which never reaches Postgres
+/// as a bad cast).
+fn uuid_eq(sql: impl Fn(&str) -> String, value: &str, binds: &mut Vec<String>) -> String {
+    match uuid::Uuid::parse_str(value) {
+        Ok(id) => sql(&format!("{}::uuid", bind(binds, id.to_string()))),
+        Err(_) => "FALSE".into(),
+    }
+}
+
+fn member_is(value: &str, binds: &mut Vec<String>) -> String {
+    uuid_eq(
+        |id| format!("EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.user_id = {id})"),
+        value,
+        binds,
+    )
+}
+
+fn email_is(value: &str, binds: &mut Vec<String>) -> String {
+    format!("emails @> ARRAY[{}]::text[]", bind(binds, value.to_lowercase()))
+}
+
+fn node(filter: &Filter, target: &Target, binds: &mut Vec<String>) -> ScimResult<String> {
+    use serde_json::Value;
     match filter {
-        Filter::And(a, b) => Ok(format!("({} AND {})", node(a, binds)?, node(b, binds)?)),
-        Filter::Or(a, b) => Ok(format!("({} OR {})", node(a, binds)?, node(b, binds)?)),
-        Filter::Not(inner) => Ok(format!("NOT ({})", node(inner, binds)?)),
-        Filter::Present(path) => match attribute(path)?.as_str() {
-            "username" | "id" => Ok("TRUE".into()),
-            "externalid" => Ok("(external_id IS NOT NULL AND external_id <> '')".into()),
-            "emails" | "emails.value" => Ok("cardinality(emails) > 0".into()),
-            other => Err(unsupported(format!("`pr` on {other}"))),
+        Filter::And(a, b) => Ok(format!("({} AND {})", node(a, target, binds)?, node(b, target, binds)?)),
+        Filter::Or(a, b) => Ok(format!("({} OR {})", node(a, target, binds)?, node(b, target, binds)?)),
+        Filter::Not(inner) => Ok(format!("NOT ({})", node(inner, target, binds)?)),
+        Filter::Present(path) => match column(path, target)? {
+            (_, Some(Column::Text { required: true, .. } | Column::Id)) => Ok("TRUE".into()),
+            (_, Some(Column::Text { sql, .. })) => Ok(format!("({sql} IS NOT NULL AND {sql} <> '')")),
+            (_, Some(Column::Emails)) => Ok("cardinality(emails) > 0".into()),
+            (_, Some(Column::Members)) => {
+                Ok("EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id)".into())
+            }
+            (attr, _) => Err(unsupported(format!("`pr` on {attr}"))),
         },
-        Filter::Compare { path, op, value } => {
-            let attr = attribute(path)?;
-            match (attr.as_str(), value) {
-                ("username", serde_json::Value::String(v)) => text_compare("user_name", *op, v, false, binds),
-                ("externalid", serde_json::Value::String(v)) => text_compare("external_id", *op, v, true, binds),
-                ("id", serde_json::Value::String(v)) if *op == CompareOp::Eq => Ok(match uuid::Uuid::parse_str(v) {
-                    Ok(id) => format!("id = {}::uuid", bind(binds, id.to_string())),
-                    // Not one of our ids: matches nothing (and never reaches Postgres as a bad cast).
-                    Err(_) => "FALSE".into(),
-                }),
-                ("emails" | "emails.value", serde_json::Value::String(v)) if *op == CompareOp::Eq => {
-                    Ok(format!("emails @> ARRAY[{}]::text[]", bind(binds, v.to_lowercase())))
+        Filter::Compare { path, op, value } => match (column(path, target)?, value) {
+            ((_, Some(Column::Text { sql, case_exact, .. })), Value::String(v)) => {
+                text_compare(sql, *op, v, case_exact, binds)
+            }
+            ((_, Some(Column::Id)), Value::String(v)) if *op == CompareOp::Eq => {
+                Ok(uuid_eq(|id| format!("id = {id}"), v, binds))
+            }
+            ((_, Some(Column::Emails)), Value::String(v)) if *op == CompareOp::Eq => Ok(email_is(v, binds)),
+            ((_, Some(Column::Members)), Value::String(v)) if *op == CompareOp::Eq => Ok(member_is(v, binds)),
+            ((_, Some(Column::Active)), Value::Bool(b)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
+                let want = if *op == CompareOp::Eq { *b } else { !*b };
+                Ok(format!("active = {}::boolean", bind(binds, want.to_string())))
+            }
+            _ => Err(unsupported(format!("{path} {op} {value}"))),
+        },
+        Filter::ValuePath { path, filter } => {
+            let value_eq = match filter.as_ref() {
+                Filter::Compare { path: inner, op: CompareOp::Eq, value: Value::String(v) }
+                    if inner.attr.eq_ignore_ascii_case("value") && inner.sub.is_none() =>
+                {
+                    Some(v)
                 }
-                ("active", serde_json::Value::Bool(b)) if matches!(op, CompareOp::Eq | CompareOp::Ne) => {
-                    let want = if *op == CompareOp::Eq { *b } else { !*b };
-                    Ok(format!("active = {}::boolean", bind(binds, want.to_string())))
-                }
-                _ => Err(unsupported(format!("{path} {op} {value}"))),
+                _ => None,
+            };
+            match (column(path, target)?.1, value_eq) {
+                (Some(Column::Emails), Some(v)) => Ok(email_is(v, binds)),
+                (Some(Column::Members), Some(v)) => Ok(member_is(v, binds)),
+                _ => Err(unsupported(format!("{path}[{filter}]"))),
             }
         }
-        Filter::ValuePath { path, filter } => match (attribute(path)?.as_str(), filter.as_ref()) {
-            ("emails", Filter::Compare { path: inner, op: CompareOp::Eq, value: serde_json::Value::String(v) })
-                if inner.attr.eq_ignore_ascii_case("value") && inner.sub.is_none() =>
-            {
-                Ok(format!("emails @> ARRAY[{}]::text[]", bind(binds, v.to_lowercase())))
-            }
-            _ => Err(unsupported(format!("{path}[{filter}]"))),
-        },
     }
 }
 
@@ -111,7 +191,7 @@ mod tests {
     use super::*;
 
     fn sql(f: &str) -> ScimResult<SqlFilter> {
-        compile(&uapi_scim::filter::parse(f).map_err(ScimError::from)?)
+        compile(&uapi_scim::filter::parse(f).map_err(ScimError::from)?, &USERS)
     }
 
     #[test]
@@ -135,6 +215,20 @@ mod tests {
     #[test]
     fn ids_that_are_not_ours_match_nothing() {
         assert_eq!(sql(r#"id eq "010101001010101011001010101011""#).expect("compiles").sql, "FALSE");
+    }
+
+    #[test]
+    fn group_lookups_compile_to_indexed_sql() {
+        let group = |f: &str| compile(&uapi_scim::filter::parse(f).expect("parses"), &GROUPS);
+        let f = group(r#"displayName eq "Test SCIMv2""#).expect("compiles");
+        assert_eq!((f.sql.as_str(), f.binds.as_slice()), ("lower(display_name) = $2", &["test scimv2".to_owned()][..]));
+        let id = uuid::Uuid::now_v7();
+        let f = group(&format!(r#"members[value eq "{id}"] or members.value eq "x""#)).expect("compiles");
+        assert_eq!(
+            f.sql,
+            "(EXISTS (SELECT 1 FROM group_members m WHERE m.group_id = groups.id AND m.user_id = $2::uuid) OR FALSE)"
+        );
+        assert!(matches!(group(r#"userName eq "a""#), Err(ScimError::Client { scim_type: Some("invalidFilter"), .. })));
     }
 
     #[test]

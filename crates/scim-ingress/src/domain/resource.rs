@@ -25,15 +25,7 @@ pub fn clean(body: Value, expected_id: Option<Uuid>) -> ScimResult<Map<String, V
     for (key, value) in map {
         let lower = key.to_ascii_lowercase();
         if lower == "id" {
-            let same = match (&value, expected_id) {
-                (Value::String(s), Some(id)) => Uuid::parse_str(s).ok() == Some(id),
-                (Value::Null, _) => true,
-                (_, None) => true, // ignored on create: the server assigns ids
-                _ => false,
-            };
-            if !same {
-                return Err(ScimError::bad_request("mutability", "`id` is read-only and cannot be changed"));
-            }
+            check_id(&value, expected_id)?;
             continue;
         }
         if DROPPED.contains(&lower.as_str()) {
@@ -43,18 +35,35 @@ pub fn clean(body: Value, expected_id: Option<Uuid>) -> ScimResult<Map<String, V
     }
     normalize_booleans(&mut out)?;
     validate(&out)?;
-    match out.get_mut("schemas") {
+    ensure_schema(&mut out, USER_SCHEMA)?;
+    Ok(out)
+}
+
+/// An `id` in a body: ignored on create (`expected` is `None`: the server assigns ids); on PUT
+/// and in PATCH values it may only repeat the resource's own id, anything else is `mutability`.
+pub fn check_id(value: &Value, expected: Option<Uuid>) -> ScimResult<()> {
+    let same = match (value, expected) {
+        (Value::String(s), Some(id)) => Uuid::parse_str(s).ok() == Some(id),
+        (Value::Null, _) | (_, None) => true,
+        _ => false,
+    };
+    if same { Ok(()) } else { Err(ScimError::bad_request("mutability", "`id` is read-only and cannot be changed")) }
+}
+
+/// Makes `schemas` list the core `urn` (first, when it was missing).
+pub fn ensure_schema(map: &mut Map<String, Value>, urn: &str) -> ScimResult<()> {
+    match map.get_mut("schemas") {
         Some(Value::Array(schemas)) => {
-            if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(USER_SCHEMA))) {
-                schemas.insert(0, json!(USER_SCHEMA));
+            if !schemas.iter().any(|s| s.as_str().is_some_and(|s| s.eq_ignore_ascii_case(urn))) {
+                schemas.insert(0, json!(urn));
             }
         }
         Some(_) => return Err(invalid_value("`schemas` must be an array of URIs")),
         None => {
-            out.insert("schemas".into(), json!([USER_SCHEMA]));
+            map.insert("schemas".into(), json!([urn]));
         }
     }
-    Ok(out)
+    Ok(())
 }
 
 /// `active: "True"` (Entra) becomes `true`; anything else non-boolean is refused.
@@ -70,7 +79,8 @@ fn normalize_booleans(map: &mut Map<String, Value>) -> ScimResult<()> {
     Ok(())
 }
 
-fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
+/// The attribute `key`, matched case-insensitively (RFC 7643 §2.1).
+pub fn get<'a>(map: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
     map.iter().find(|(k, _)| k.eq_ignore_ascii_case(key)).map(|(_, v)| v)
 }
 
@@ -143,37 +153,83 @@ fn timestamp(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(SecondsFormat::Millis, true)
 }
 
-/// The User as served: schemas and id first, then the stored attributes, `groups` and `meta`.
-pub fn render(
-    id: Uuid,
-    resource: &Value,
-    base_url: &str,
-    version: i64,
-    created: DateTime<Utc>,
-    modified: DateTime<Utc>,
-) -> Value {
+/// What every served resource says about itself besides its attributes.
+pub struct Served<'a> {
+    pub id: Uuid,
+    pub resource_type: &'static str,
+    /// `<base_url>/<endpoint>/<id>`.
+    pub location: String,
+    pub version: i64,
+    pub created: DateTime<Utc>,
+    pub modified: DateTime<Utc>,
+    /// The stored attributes (no id or meta).
+    pub attributes: &'a Value,
+    /// The core schema URN, for a resource stored without `schemas`.
+    pub core_schema: &'static str,
+}
+
+/// A resource as served: schemas and id first, then the stored attributes, `extra` (computed
+/// attributes such as `groups` or `members`) and `meta`.
+pub fn render_resource(served: Served<'_>, extra: Vec<(&'static str, Value)>) -> Value {
     let mut out = Map::new();
-    let stored = resource.as_object().cloned().unwrap_or_default();
-    out.insert("schemas".into(), stored.get("schemas").cloned().unwrap_or_else(|| json!([USER_SCHEMA])));
-    out.insert("id".into(), json!(id.to_string()));
+    let stored = served.attributes.as_object().cloned().unwrap_or_default();
+    out.insert("schemas".into(), stored.get("schemas").cloned().unwrap_or_else(|| json!([served.core_schema])));
+    out.insert("id".into(), json!(served.id.to_string()));
     for (k, v) in stored {
         if k != "schemas" {
             out.insert(k, v);
         }
     }
-    out.insert("groups".into(), json!([]));
-    let location = format!("{base_url}/Users/{id}");
+    for (k, v) in extra {
+        out.insert(k.into(), v);
+    }
     out.insert(
         "meta".into(),
         json!({
-            "resourceType": "User",
-            "created": timestamp(created),
-            "lastModified": timestamp(modified),
-            "location": location,
-            "version": format!("W/\"{version}\""),
+            "resourceType": served.resource_type,
+            "created": timestamp(served.created),
+            "lastModified": timestamp(served.modified),
+            "location": served.location,
+            "version": format!("W/\"{}\"", served.version),
         }),
     );
     Value::Object(out)
+}
+
+/// The User as served; its read-only `groups` come from the employee's memberships.
+pub fn render(
+    id: Uuid,
+    resource: &Value,
+    employee: &Value,
+    base_url: &str,
+    version: i64,
+    created: DateTime<Utc>,
+    modified: DateTime<Utc>,
+) -> Value {
+    let groups: Vec<Value> = employee
+        .get("groups")
+        .and_then(Value::as_array)
+        .map(|groups| {
+            groups
+                .iter()
+                .filter_map(|g| Some((g.get("id")?.as_str()?, g.get("name")?.as_str()?)))
+                .map(|(gid, name)| {
+                    json!({ "value": gid, "display": name, "$ref": format!("{base_url}/Groups/{gid}"), "type": "direct" })
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    let served = Served {
+        id,
+        resource_type: "User",
+        location: format!("{base_url}/Users/{id}"),
+        version,
+        created,
+        modified,
+        attributes: resource,
+        core_schema: USER_SCHEMA,
+    };
+    render_resource(served, vec![("groups", Value::Array(groups))])
 }
 
 #[cfg(test)]

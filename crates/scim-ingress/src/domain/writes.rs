@@ -28,8 +28,22 @@ fn conflict(user_name: &str) -> ScimError {
     ScimError::uniqueness(format!("a user with userName {user_name:?} already exists"))
 }
 
-fn stored_employee(row: &UserRow) -> ScimResult<Employee> {
+pub(crate) fn stored_employee(row: &UserRow) -> ScimResult<Employee> {
     serde_json::from_value(row.employee.clone()).map_err(|e| ScimError::Internal(e.into()))
+}
+
+/// The one place an employee's next version is made: `new` (a changed copy of `old`) gets the
+/// next `version`, keeps `createdAt` and gets a fresh `updatedAt`, with the contract fields that
+/// differ as `changedFields`. `None` when no content field differs: nothing to store or emit.
+pub(crate) fn next_version(old: &Employee, mut new: Employee) -> Option<(Employee, Vec<String>)> {
+    let changed = old.changed_fields(&new);
+    if changed.is_empty() {
+        return None;
+    }
+    new.version = old.version + 1;
+    new.created_at = old.created_at;
+    new.updated_at = Some(db::now());
+    Some((new, changed))
 }
 
 async fn resolve_manager(conn: &mut AsyncPgConnection, tenant: &Tenant, e: &mut Employee) -> diesel::QueryResult<()> {
@@ -76,14 +90,12 @@ async fn update_these_reports(conn: &mut AsyncPgConnection, tenant: &Tenant, rep
         let old = stored_employee(&report)?;
         let mut new = old.clone();
         resolve_manager(conn, tenant, &mut new).await?;
-        if new.manager_id == old.manager_id {
+        let Some((new, changed)) = next_version(&old, new) else {
             continue;
-        }
-        new.version += 1;
-        new.updated_at = Some(db::now());
+        };
         let resource = report.resource.as_object().cloned().unwrap_or_default();
         users::update(conn, &write_of(report.id, tenant, &resource, &new)?).await?;
-        events::enqueue(conn, tenant, Change::Updated, &new, vec!["managerId".into()]).await?;
+        events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
     }
     Ok(())
 }
@@ -167,15 +179,13 @@ where
         let resource = resource::clean(change(&current.resource)?, Some(id))?;
         let old = stored_employee(&current)?;
         let mut new = normalize::employee(id, tenant, &resource);
+        // Memberships are not part of the User resource Okta writes: the groups keep them.
+        new.groups = old.groups.clone();
         resolve_manager(conn, tenant, &mut new).await?;
-        let changed = old.changed_fields(&new);
-        if changed.is_empty() {
+        let Some((new, changed)) = next_version(&old, new) else {
             // Okta repeats identical PUTs: nothing changed, nothing is written or emitted.
             return Ok(Written { row: current, emitted: false });
-        }
-        new.version = old.version + 1;
-        new.created_at = old.created_at;
-        new.updated_at = Some(db::now());
+        };
         let write = write_of(id, tenant, &resource, &new)?;
         match users::update(conn, &write).await {
             Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
@@ -191,12 +201,15 @@ where
     .await
 }
 
-/// `DELETE /Users/{id}`: the employee is gone; its last state travels with `employee.deleted`.
+/// `DELETE /Users/{id}`: the employee is gone; its last state travels with `employee.deleted`,
+/// and each group it was a member of loses it (`group.updated`).
 pub async fn delete(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> ScimResult<()> {
     conn.transaction::<(), ScimError, _>(async |conn| {
+        db::lock_memberships(conn, tenant.connection_id).await?;
         let current = users::find(conn, tenant.connection_id, id, true)
             .await?
             .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+        let groups = db::groups::lock_groups_of(conn, id).await?;
         let mut last = stored_employee(&current)?;
         last.version += 1;
         let now = db::now();
@@ -204,7 +217,7 @@ pub async fn delete(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> 
         last.deleted_at = Some(now);
         users::delete(conn, tenant.connection_id, id).await?;
         events::enqueue(conn, tenant, Change::Deleted, &last, vec!["deletedAt".into()]).await?;
-        Ok(())
+        super::group_writes::members_left(conn, tenant, groups).await
     })
     .await
 }

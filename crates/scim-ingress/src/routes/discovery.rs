@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
-use uapi_scim::schema::{ENTERPRISE_USER_SCHEMA, USER_SCHEMA};
+use uapi_scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 
 use super::scim;
 use crate::scim::error::{ScimError, ScimResult};
@@ -66,15 +66,28 @@ fn user_resource_type(state: &AppState) -> Value {
     })
 }
 
+fn group_resource_type(state: &AppState) -> Value {
+    json!({
+        "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ResourceType"],
+        "id": "Group",
+        "name": "Group",
+        "endpoint": "/Groups",
+        "description": "Group",
+        "schema": GROUP_SCHEMA,
+        "meta": meta(state, "ResourceType", "/ResourceTypes/Group"),
+    })
+}
+
 async fn resource_types(state: web::Data<AppState>) -> HttpResponse {
-    scim(StatusCode::OK, &list::response(1, 1, vec![user_resource_type(&state)]))
+    let all = vec![user_resource_type(&state), group_resource_type(&state)];
+    scim(StatusCode::OK, &list::response(all.len() as i64, 1, all))
 }
 
 async fn resource_type(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
-    if id.as_str() == "User" {
-        Ok(scim(StatusCode::OK, &user_resource_type(&state)))
-    } else {
-        Err(ScimError::not_found(format!("ResourceType {id} not found")))
+    match id.as_str() {
+        "User" => Ok(scim(StatusCode::OK, &user_resource_type(&state))),
+        "Group" => Ok(scim(StatusCode::OK, &group_resource_type(&state))),
+        _ => Err(ScimError::not_found(format!("ResourceType {id} not found"))),
     }
 }
 
@@ -153,13 +166,37 @@ fn enterprise_schema(state: &AppState) -> Value {
     })
 }
 
+fn group_schema(state: &AppState) -> Value {
+    let mut members = complex(
+        "members",
+        true,
+        vec![
+            attr("value", "string", false, false, true, "immutable", "none"),
+            attr("display", "string", false, false, false, "readOnly", "none"),
+            attr("$ref", "reference", false, false, true, "immutable", "none"),
+            attr("type", "string", false, false, false, "immutable", "none"),
+        ],
+    );
+    members["description"] = json!("The users of the group (only users: no nested groups)");
+    json!({
+        "schemas": [SCHEMA_SCHEMA],
+        "id": GROUP_SCHEMA, "name": "Group", "description": "Group",
+        "attributes": [
+            attr("displayName", "string", false, true, false, "readWrite", "server"),
+            string("externalId"),
+            members,
+        ],
+        "meta": meta(state, "Schema", &format!("/Schemas/{GROUP_SCHEMA}")),
+    })
+}
+
 async fn schemas(state: web::Data<AppState>) -> HttpResponse {
-    let all = vec![user_schema(&state), enterprise_schema(&state)];
+    let all = vec![user_schema(&state), enterprise_schema(&state), group_schema(&state)];
     scim(StatusCode::OK, &list::response(all.len() as i64, 1, all))
 }
 
 async fn schema(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
-    let found = [user_schema(&state), enterprise_schema(&state)]
+    let found = [user_schema(&state), enterprise_schema(&state), group_schema(&state)]
         .into_iter()
         .find(|s| s["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)));
     found.map(|s| scim(StatusCode::OK, &s)).ok_or_else(|| ScimError::not_found(format!("Schema {id} not found")))

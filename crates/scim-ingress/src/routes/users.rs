@@ -28,19 +28,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/Users/{id}", web::delete().to(delete));
 }
 
-/// Our ids are UUIDs; anything else cannot name a user, so it is simply not found.
 fn user_id(raw: &str) -> ScimResult<Uuid> {
-    Uuid::parse_str(raw).map_err(|_| ScimError::not_found(format!("User {raw} not found")))
+    super::resource_id(raw, "User")
 }
 
 fn render(state: &AppState, row: &users::UserRow) -> Value {
-    resource::render(row.id, &row.resource, &state.base_url, row.version, row.created_at, row.updated_at)
+    resource::render(row.id, &row.resource, &row.employee, &state.base_url, row.version, row.created_at, row.updated_at)
 }
 
 /// The rendered user, projected by the request's `attributes`/`excludedAttributes` (RFC 7644 §3.9).
 fn render_for(state: &AppState, row: &users::UserRow, req: &HttpRequest) -> ScimResult<Value> {
-    let query = ListQuery::parse(req.query_string(), state.default_count, state.max_count)?;
-    Ok(query.projection().apply(render(state, row)))
+    Ok(ListQuery::of_request(req, state)?.projection().apply(render(state, row)))
 }
 
 /// `userName eq "…"`: Okta's existence check before every create, worth a fast path.
@@ -58,14 +56,13 @@ fn user_name_eq(filter: &Filter) -> Option<&str> {
 }
 
 async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
-    let query = ListQuery::parse(req.query_string(), state.default_count, state.max_count)?;
+    let query = ListQuery::of_request(&req, &state)?;
     run_search(tenant, state, query).await
 }
 
 /// `POST /Users/.search` and `POST /.search`: the query in a SearchRequest body.
 async fn search_post(tenant: Tenant, state: web::Data<AppState>, payload: web::Payload) -> ScimResult<HttpResponse> {
-    let body = body::json_object(payload, state.body_limit).await?;
-    let query = ListQuery::from_search(&body, state.default_count, state.max_count)?;
+    let query = ListQuery::of_search(payload, &state).await?;
     run_search(tenant, state, query).await
 }
 
@@ -81,7 +78,7 @@ async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery
         let resources = page.iter().map(|r| projection.apply(render(&state, r))).collect();
         return Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)));
     }
-    let compiled = parsed.as_ref().map(filter_sql::compile).transpose()?;
+    let compiled = parsed.as_ref().map(|f| filter_sql::compile(f, &filter_sql::USERS)).transpose()?;
     let (total, rows) =
         users::list(&mut conn, tenant.connection_id, compiled.as_ref(), query.start_index - 1, query.count).await?;
     let resources = rows.iter().map(|r| projection.apply(render(&state, r))).collect();

@@ -51,7 +51,9 @@ impl From<ProtocolError> for ScimError {
 
 impl From<diesel::result::Error> for ScimError {
     fn from(e: diesel::result::Error) -> Self {
-        if uapi_platform::db::is_connection_lost(&e) {
+        // A deadlock or serialization failure aborted the transaction, not the request: 503 and
+        // `Retry-After`, and Okta's retry goes through.
+        if uapi_platform::db::is_connection_lost(&e) || crate::db::is_lock_conflict(&e) {
             return Self::Unavailable(e.to_string());
         }
         Self::Internal(e.into())

@@ -77,6 +77,17 @@ impl ListQuery {
         })
     }
 
+    /// The query of a GET list or read, with the service's `count` default and cap.
+    pub fn of_request(req: &actix_web::HttpRequest, state: &crate::state::AppState) -> ScimResult<Self> {
+        Self::parse(req.query_string(), state.default_count, state.max_count)
+    }
+
+    /// The query of a `POST …/.search` body.
+    pub async fn of_search(payload: actix_web::web::Payload, state: &crate::state::AppState) -> ScimResult<Self> {
+        let body = super::body::json_object(payload, state.body_limit).await?;
+        Self::from_search(&body, state.default_count, state.max_count)
+    }
+
     pub fn projection(&self) -> super::projection::Projection {
         super::projection::Projection::new(self.attributes.as_deref(), self.excluded_attributes.as_deref())
     }

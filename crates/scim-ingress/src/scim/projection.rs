@@ -22,8 +22,8 @@ fn path(raw: &str) -> Vec<String> {
         false => (None, raw),
     };
     let mut parts: Vec<String> = Vec::new();
-    let core = uapi_scim::schema::USER_SCHEMA;
-    if let Some(urn) = urn.filter(|u| !u.eq_ignore_ascii_case(core)) {
+    let core = [uapi_scim::schema::USER_SCHEMA, uapi_scim::schema::GROUP_SCHEMA];
+    if let Some(urn) = urn.filter(|u| !core.iter().any(|c| u.eq_ignore_ascii_case(c))) {
         parts.push(urn.to_owned());
     }
     parts.extend(rest.split('.').filter(|p| !p.is_empty()).map(str::to_owned));
@@ -45,6 +45,14 @@ impl Projection {
 
     pub fn is_identity(&self) -> bool {
         self.include.is_empty() && self.exclude.is_empty()
+    }
+
+    /// Whether the response carries top-level attribute `attr` at all, so that an attribute that
+    /// is costly to read (a large group's `members`) is read only when it is returned.
+    pub fn returns(&self, attr: &str) -> bool {
+        let named = |p: &Vec<String>| p.first().is_some_and(|h| h.eq_ignore_ascii_case(attr));
+        let included = self.include.is_empty() || self.include.iter().any(named);
+        included && !self.exclude.iter().any(|p| p.len() == 1 && named(p))
     }
 
     /// Applies the projection to a rendered resource.
@@ -141,6 +149,16 @@ mod tests {
             json!({ "schemas": ["s"], "id": "1", "userName": "a", "name": { "givenName": "A" },
                     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User": { "department": "D" } })
         );
+    }
+
+    #[test]
+    fn returns_tells_whether_an_attribute_is_read_at_all() {
+        assert!(Projection::new(None, None).returns("members"));
+        assert!(!Projection::new(None, Some("members")).returns("members"));
+        assert!(!Projection::new(None, Some("urn:ietf:params:scim:schemas:core:2.0:Group:Members")).returns("members"));
+        assert!(Projection::new(None, Some("members.display")).returns("members"));
+        assert!(!Projection::new(Some("displayName"), None).returns("members"));
+        assert!(Projection::new(Some("members.value"), None).returns("members"));
     }
 
     #[test]

@@ -96,12 +96,68 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
+    /// A request with exactly the headers Okta sends (okta-scim.md §2.1), and a JSON body.
+    pub async fn okta(&self, c: &Conn, method: Method, path: &str, body: Option<&Value>) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{path}", self.base))
+            .header("User-Agent", "Okta SCIM Client 1.0.0")
+            .header("Accept", "application/scim+json")
+            .header("Accept-Charset", "utf-8")
+            .header("Content-Type", "application/scim+json; charset=utf-8")
+            .header("Authorization", format!("Bearer {}", c.token));
+        if let Some(b) = body {
+            req = req.body(b.to_string());
+        }
+        req.send().await.expect("request")
+    }
+
+    /// Creates a user and returns its id.
+    pub async fn user(&self, c: &Conn, user_name: &str) -> String {
+        let body =
+            serde_json::json!({ "schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": user_name });
+        let res = self.okta(c, Method::POST, "/Users", Some(&body)).await;
+        assert_eq!(res.status(), 201);
+        res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned()
+    }
+
+    /// Every event the service wrote, oldest first, decoded. Nothing is bound to the test's
+    /// exchange, so the relay cannot publish them and they stay in the outbox.
+    pub async fn events(&self) -> Vec<Event> {
+        use diesel_async::RunQueryDsl;
+        #[derive(diesel::QueryableByName)]
+        struct Row {
+            #[diesel(sql_type = diesel::sql_types::Text)]
+            routing_key: String,
+            #[diesel(sql_type = diesel::sql_types::Bytea)]
+            payload: Vec<u8>,
+        }
+        let mut conn = self.pool.get().await.expect("conn");
+        let rows: Vec<Row> = diesel::sql_query("SELECT routing_key, payload FROM outbox ORDER BY id")
+            .load(&mut conn)
+            .await
+            .expect("outbox");
+        rows.iter().map(|r| Event::decode(&r.routing_key, &r.payload)).collect()
+    }
+
     /// Rows in the outbox: every event the service has produced and not yet published.
     pub async fn outbox_len(&self) -> i64 {
         uapi_platform::outbox::backlog(&self.pool).await.expect("backlog")
     }
 
     pub async fn user_count(&self) -> i64 {
+        self.count("SELECT count(*) AS n FROM users").await
+    }
+
+    pub async fn group_count(&self) -> i64 {
+        self.count("SELECT count(*) AS n FROM groups").await
+    }
+
+    pub async fn member_count(&self) -> i64 {
+        self.count("SELECT count(*) AS n FROM group_members").await
+    }
+
+    async fn count(&self, sql: &str) -> i64 {
         use diesel_async::RunQueryDsl;
         #[derive(diesel::QueryableByName)]
         struct N {
@@ -109,7 +165,7 @@ impl TestApp {
             n: i64,
         }
         let mut conn = self.pool.get().await.expect("conn");
-        diesel::sql_query("SELECT count(*) AS n FROM users").get_result::<N>(&mut conn).await.expect("count").n
+        diesel::sql_query(sql).get_result::<N>(&mut conn).await.expect("count").n
     }
 
     pub async fn shutdown(mut self) {
@@ -125,6 +181,37 @@ impl TestApp {
 impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
+    }
+}
+
+/// One event of the outbox: its type, version, changed fields and snapshot as contract JSON.
+#[derive(Debug, Clone)]
+pub struct Event {
+    pub kind: String,
+    pub version: u64,
+    pub changed: Vec<String>,
+    /// The employee or group id.
+    pub id: String,
+    pub data: Value,
+}
+
+impl Event {
+    fn decode(routing_key: &str, payload: &[u8]) -> Event {
+        use prost::Message;
+        use uapi_events::model::{Employee, Group};
+        use uapi_events::v1::{EmployeeEvent, GroupEvent};
+        if routing_key.starts_with("group.") {
+            let e = GroupEvent::decode(payload).expect("GroupEvent");
+            let group = Group::from(e.group.as_ref().expect("group"));
+            assert_eq!(e.event_type, routing_key);
+            let data = serde_json::to_value(&group).expect("json");
+            return Event { kind: e.event_type, version: e.version, changed: e.changed_fields, id: group.id, data };
+        }
+        let e = EmployeeEvent::decode(payload).expect("EmployeeEvent");
+        let employee = Employee::from(e.employee.as_ref().expect("employee"));
+        assert_eq!((e.event_type.as_str(), e.version), (routing_key, employee.version));
+        let data = serde_json::to_value(&employee).expect("json");
+        Event { kind: e.event_type, version: e.version, changed: e.changed_fields, id: employee.id, data }
     }
 }
 

@@ -1,5 +1,7 @@
 //! scim-ingress integration tests against the real Postgres and RabbitMQ.
 
+mod groups;
+mod groups_hostile;
 mod helpers;
 mod hostile_input;
 mod throttling;

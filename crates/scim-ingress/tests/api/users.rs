@@ -138,6 +138,18 @@ async fn discovery_tells_what_is_supported() {
     assert!(spc["authenticationSchemes"][0]["type"].is_string());
     let types: Value = app.send(&c, Method::GET, "/ResourceTypes", None).await.json().await.expect("json");
     assert_eq!(types["Resources"][0]["endpoint"], "/Users");
+    assert_eq!(
+        (types["totalResults"].as_i64(), types["Resources"][1]["endpoint"].as_str()),
+        (Some(2), Some("/Groups"))
+    );
+    let group: Value = app
+        .send(&c, Method::GET, "/Schemas/urn:ietf:params:scim:schemas:core:2.0:Group", None)
+        .await
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(group["attributes"][0]["name"], "displayName");
+    assert_eq!(group["attributes"][2]["subAttributes"][0]["name"], "value");
     let schemas: Value = app.send(&c, Method::GET, "/Schemas", None).await.json().await.expect("json");
     assert!(schemas["Resources"][0]["attributes"].as_array().is_some_and(|a| !a.is_empty()));
     app.shutdown().await;

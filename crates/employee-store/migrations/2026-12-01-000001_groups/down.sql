@@ -1,0 +1,2 @@
+DROP INDEX employees_groups;
+DROP TABLE groups;

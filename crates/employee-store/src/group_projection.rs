@@ -1,0 +1,42 @@
+//! Applies group events to the group projection. Idempotent like the employee projection: an
+//! event whose version is not newer than the stored one changes nothing. Group events are rare
+//! (one per group change, against one per member for employees), so each is one statement.
+
+use prost::Message;
+use uapi_events::model::Group;
+use uapi_events::v1::GroupEvent;
+use uapi_platform::consumer::HandleError;
+use uapi_platform::db::PgPool;
+
+use crate::db::groups::{self, GroupRow};
+use crate::projection::{permanent, uuid};
+
+/// Decodes a `GroupEvent` into the row it leaves behind.
+pub fn decode(body: &[u8]) -> Result<GroupRow, HandleError> {
+    let event = GroupEvent::decode(body).map_err(|e| permanent(format!("undecodable GroupEvent: {e}")))?;
+    let tenant = event.tenant.as_ref().ok_or_else(|| permanent("GroupEvent without tenant"))?;
+    let group = Group::from(event.group.as_ref().ok_or_else(|| permanent("GroupEvent without group"))?);
+    let version = i64::try_from(event.version).map_err(|_| permanent("version out of range"))?;
+    if version < 1 {
+        return Err(permanent(format!("invalid version {version}")));
+    }
+    Ok(GroupRow {
+        id: uuid("group.id", &group.id)?,
+        application_id: uuid("application_id", &tenant.application_id)?,
+        consumer_id: uuid("consumer_id", &tenant.consumer_id)?,
+        connection_id: uuid("connection_id", &tenant.connection_id)?,
+        version,
+        last_event_id: uuid("event_id", &event.event_id)?,
+        updated_at: group.updated_at.or(group.created_at).unwrap_or_else(chrono::Utc::now),
+        deleted_at: group.deleted_at,
+        data: serde_json::to_value(&group).map_err(|e| permanent(e.to_string()))?,
+    })
+}
+
+pub async fn handle(pool: &PgPool, body: &[u8]) -> Result<(), HandleError> {
+    let row = decode(body)?;
+    let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
+    let applied = groups::apply(&mut conn, &row).await.map_err(HandleError::from_query)?;
+    tracing::debug!(group = %row.id, version = row.version, applied, "group event projected");
+    Ok(())
+}
