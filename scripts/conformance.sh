@@ -44,6 +44,33 @@ for _ in $(seq 1 100); do
 done
 
 echo "==> SCIM conformance against $base"
+export REPORT_DIR=$LOGS/reports
+rm -rf "$REPORT_DIR"
 rc=0
 "$SCIM_TOOLS/scim-conformance.sh" "$base" "$token" || rc=$?
-exit "$rc"
+[ "$rc" -le 1 ] || exit "$rc"
+# Failures are fine only where scripts/conformance-deviations.tsv documents them.
+python3 - "$REPORT_DIR" scripts/conformance-deviations.tsv <<'PY'
+import json, sys
+reports, listed = sys.argv[1], sys.argv[2]
+known = {}
+for line in open(listed, encoding="utf-8"):
+    if line.strip() and not line.startswith("#"):
+        tester, check, why = line.rstrip("\n").split("\t", 2)
+        known[(tester, check)] = why
+failed = []
+for r in json.load(open(f"{reports}/scim2-tester.json"))["results"]:
+    if r["class"] == "fail":
+        failed.append(("scim2-tester", f"[{r['resource_type']}] {r['title']}" if r.get("resource_type") else r["title"]))
+for r in json.load(open(f"{reports}/scim-sanity.json")).get("results", []):
+    if r.get("status") in ("fail", "error"):
+        failed.append(("scim-sanity", f"{r.get('phase', '')}: {r.get('name')}"))
+unexpected = [f for f in failed if f not in known]
+for tester, check in failed:
+    if (tester, check) in known:
+        print(f"documented deviation ({tester}) {check}: {known[(tester, check)][:160]}...")
+for tester, check in unexpected:
+    print(f"UNEXPECTED FAILURE ({tester}) {check}")
+print(f"conformance: {len(failed)} failed checks, {len(failed) - len(unexpected)} of them documented deviations, {len(unexpected)} unexpected")
+sys.exit(1 if unexpected else 0)
+PY

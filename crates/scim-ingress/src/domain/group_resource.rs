@@ -91,10 +91,13 @@ fn member_id(item: &Value) -> ScimResult<Uuid> {
     let Value::Object(member) = item else {
         return Err(invalid_value("every member must be an object with a `value`"));
     };
+    // RFC 7643 §4.2: `type` labels the member ("User" or "Group" canonically); the member is
+    // whatever `value` names. Only "Group" is refused (no nested groups); other labels are ignored.
     match get(member, "type") {
         None | Some(Value::Null) => {}
-        Some(Value::String(t)) if t.eq_ignore_ascii_case("User") => {}
-        Some(other) => return Err(invalid_value(format!("members must be users (`type` \"User\"), got {other}"))),
+        Some(Value::String(t)) if !t.eq_ignore_ascii_case("Group") => {}
+        Some(Value::String(_)) => return Err(invalid_value("nested groups are not supported: members must be users")),
+        Some(other) => return Err(invalid_value(format!("a member's `type` must be a string, got {other}"))),
     }
     match get(member, "value") {
         Some(Value::String(v)) => Uuid::parse_str(v.trim()).map_err(|_| unknown_member(v)),
