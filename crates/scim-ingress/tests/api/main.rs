@@ -2,6 +2,7 @@
 
 mod groups;
 mod groups_hostile;
+mod groups_large;
 mod helpers;
 mod hostile_input;
 mod users;
