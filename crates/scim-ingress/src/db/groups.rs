@@ -87,14 +87,21 @@ pub async fn members(conn: &mut AsyncPgConnection, groups: &[Uuid]) -> QueryResu
         .await
 }
 
-/// The member ids of a group, in id order: what its events carry.
-pub async fn member_ids(conn: &mut AsyncPgConnection, group: Uuid) -> QueryResult<Vec<Uuid>> {
-    group_members::table
-        .filter(group_members::group_id.eq(group))
-        .select(group_members::user_id)
-        .order(group_members::user_id.asc())
-        .load(conn)
-        .await
+/// The member ids of a group as text, in id order: what its events carry. One array value, not a
+/// row per member: for a 10,000-member group that is several times cheaper to read.
+pub async fn member_ids(conn: &mut AsyncPgConnection, group: Uuid) -> QueryResult<Vec<String>> {
+    #[derive(QueryableByName)]
+    struct Ids {
+        #[diesel(sql_type = Array<diesel::sql_types::Text>)]
+        ids: Vec<String>,
+    }
+    let row: Ids = diesel::sql_query(
+        "SELECT coalesce(array_agg(user_id::text ORDER BY user_id), '{}') AS ids FROM group_members WHERE group_id = $1",
+    )
+    .bind::<SqlUuid, _>(group)
+    .get_result(conn)
+    .await?;
+    Ok(row.ids)
 }
 
 #[derive(QueryableByName)]

@@ -75,8 +75,9 @@ pub fn clean_attributes(mut map: Map<String, Value>, expected_id: Option<Uuid>) 
 }
 
 /// The user ids a `members` value names: an array (or one object) of `{value, display?, type?}`.
-/// Only users are members (no nested groups); a value that is not one of our user ids is refused
-/// here, one that is not a user of the connection when the write checks the users.
+/// Only users are members (no nested groups); the `value` decides, not `type` (clients send
+/// anything there). A value that is not one of our ids is refused here, one that is not a user of
+/// the connection when the write checks the users.
 pub fn member_ids(value: &Value) -> ScimResult<Vec<Uuid>> {
     let items = match value {
         Value::Null => return Ok(Vec::new()),
@@ -91,14 +92,6 @@ fn member_id(item: &Value) -> ScimResult<Uuid> {
     let Value::Object(member) = item else {
         return Err(invalid_value("every member must be an object with a `value`"));
     };
-    // RFC 7643 §4.2: `type` labels the member ("User" or "Group" canonically); the member is
-    // whatever `value` names. Only "Group" is refused (no nested groups); other labels are ignored.
-    match get(member, "type") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(t)) if !t.eq_ignore_ascii_case("Group") => {}
-        Some(Value::String(_)) => return Err(invalid_value("nested groups are not supported: members must be users")),
-        Some(other) => return Err(invalid_value(format!("a member's `type` must be a string, got {other}"))),
-    }
     match get(member, "value") {
         Some(Value::String(v)) => Uuid::parse_str(v.trim()).map_err(|_| unknown_member(v)),
         _ => Err(invalid_value("every member needs a string `value`: the id of a user")),
@@ -173,13 +166,11 @@ mod tests {
         let id = Uuid::now_v7();
         let body = json!({ "displayName": "G", "members": [{ "value": id.to_string(), "display": "a@b" }] });
         assert_eq!(clean(body, None).expect("valid").members, vec![id]);
-        for members in [
-            json!("x"),
-            json!([1]),
-            json!([{ "display": "no value" }]),
-            json!([{ "value": "not-a-uuid" }]),
-            json!([{ "value": id.to_string(), "type": "Group" }]),
-        ] {
+        // `type` is a label; the value decides (a group's id is not a user's, so it fails later).
+        let typed = json!({ "displayName": "G", "members": [{ "value": id.to_string(), "type": "Whatever" }] });
+        assert_eq!(clean(typed, None).expect("valid").members, vec![id]);
+        for members in [json!("x"), json!([1]), json!([{ "display": "no value" }]), json!([{ "value": "not-a-uuid" }])]
+        {
             let err = clean(json!({ "displayName": "G", "members": members }), None);
             assert!(matches!(err, Err(ScimError::Client { scim_type: Some("invalidValue"), .. })), "{members}");
         }

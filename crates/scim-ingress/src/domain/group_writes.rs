@@ -39,17 +39,21 @@ fn group_ref(row: &GroupRow) -> GroupRef {
     GroupRef { id: row.id.to_string(), name: row.display_name.clone() }
 }
 
-/// The contract's Group of `row` with these members.
-fn snapshot(row: &GroupRow, member_ids: &[Uuid]) -> Group {
+/// The contract's Group of `row` with these members (in id order).
+fn snapshot(row: &GroupRow, member_ids: Vec<String>) -> Group {
     Group {
         id: row.id.to_string(),
         remote_id: row.external_id.clone(),
         name: row.display_name.clone(),
-        member_ids: member_ids.iter().map(Uuid::to_string).collect(),
+        member_ids,
         created_at: Some(row.created_at),
         updated_at: Some(row.updated_at),
         deleted_at: None,
     }
+}
+
+fn uuids(ids: &[String]) -> Vec<Uuid> {
+    ids.iter().filter_map(|id| Uuid::parse_str(id).ok()).collect()
 }
 
 async fn enqueue(
@@ -95,7 +99,8 @@ pub async fn create(conn: &mut AsyncPgConnection, tenant: &Tenant, body: GroupBo
         }
         let mut joined = groups::add_members(conn, row.id, &body.members).await?;
         joined.sort_unstable();
-        enqueue(conn, tenant, Change::Created, &snapshot(&row, &joined), 1, Group::content_fields()).await?;
+        let members = joined.iter().map(Uuid::to_string).collect();
+        enqueue(conn, tenant, Change::Created, &snapshot(&row, members), 1, Group::content_fields()).await?;
         memberships::sync(conn, tenant, &group_ref(&row), &joined, &[]).await?;
         Ok(row)
     })
@@ -159,10 +164,10 @@ where
         row.updated_at = db::now();
         store(conn, &row).await?;
         let member_ids = groups::member_ids(conn, id).await?;
-        enqueue(conn, tenant, Change::Updated, &snapshot(&row, &member_ids), row.version, changed).await?;
         // On a rename every member's `groups` shows the new name; otherwise only joiners and leavers change.
-        let present = if renamed { &member_ids } else { &joined };
-        memberships::sync(conn, tenant, &group_ref(&row), present, &left).await?;
+        let present = if renamed { uuids(&member_ids) } else { joined };
+        enqueue(conn, tenant, Change::Updated, &snapshot(&row, member_ids), row.version, changed).await?;
+        memberships::sync(conn, tenant, &group_ref(&row), &present, &left).await?;
         Ok(GroupWritten { row, emitted: true })
     })
     .await
@@ -182,11 +187,11 @@ pub async fn delete(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> 
         db::lock_memberships(conn, tenant.connection_id).await?;
         let current = groups::find(conn, tenant.connection_id, id, true).await?.ok_or_else(|| not_found(id))?;
         let member_ids = groups::member_ids(conn, id).await?;
-        memberships::sync(conn, tenant, &group_ref(&current), &[], &member_ids).await?;
+        memberships::sync(conn, tenant, &group_ref(&current), &[], &uuids(&member_ids)).await?;
         groups::delete(conn, id).await?;
         let now = db::now();
         let last = GroupRow { version: current.version + 1, updated_at: now, ..current };
-        let mut group = snapshot(&last, &member_ids);
+        let mut group = snapshot(&last, member_ids);
         group.deleted_at = Some(now);
         enqueue(conn, tenant, Change::Deleted, &group, last.version, vec!["deletedAt".into()]).await
     })
@@ -200,7 +205,7 @@ pub async fn members_left(conn: &mut AsyncPgConnection, tenant: &Tenant, left: V
         let row = GroupRow { version: current.version + 1, updated_at: db::now(), ..current };
         store(conn, &row).await?;
         let member_ids = groups::member_ids(conn, row.id).await?;
-        enqueue(conn, tenant, Change::Updated, &snapshot(&row, &member_ids), row.version, vec!["memberIds".into()])
+        enqueue(conn, tenant, Change::Updated, &snapshot(&row, member_ids), row.version, vec!["memberIds".into()])
             .await?;
     }
     Ok(())

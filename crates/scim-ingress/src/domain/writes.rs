@@ -1,7 +1,9 @@
 //! The write pipeline: every SCIM change to a user runs in one transaction that locks the row,
 //! stores the resource, re-normalizes the employee and, only when the employee changed, bumps its
 //! version and writes the event to the outbox. The manager is resolved to our id when known, and
-//! the reports of a user are re-resolved when that user arrives later.
+//! the reports of a user are re-resolved when that user arrives later. The employee's `groups`
+//! are not part of the User resource: the user's own writes keep them, and only group writes
+//! change them (`memberships`), through the same [`next_version`].
 
 use diesel_async::{AsyncConnection, AsyncPgConnection};
 use serde_json::{Map, Value};

@@ -62,10 +62,14 @@ async fn render(
         .collect())
 }
 
-async fn one(state: &AppState, row: &GroupRow, req: &HttpRequest) -> ScimResult<Value> {
+/// The projection a request asks for; parsed before any write, so a bad query string changes nothing.
+fn projection(state: &AppState, req: &HttpRequest) -> ScimResult<Projection> {
+    Ok(ListQuery::of_request(req, state)?.projection())
+}
+
+async fn one(state: &AppState, row: &GroupRow, projection: &Projection) -> ScimResult<Value> {
     let mut conn = state.pool.get().await?;
-    let projection = ListQuery::of_request(req, state)?.projection();
-    let mut rendered = render(state, &mut conn, std::slice::from_ref(row), &projection).await?;
+    let mut rendered = render(state, &mut conn, std::slice::from_ref(row), projection).await?;
     rendered.pop().ok_or_else(|| ScimError::Internal(anyhow::anyhow!("a rendered group went missing")))
 }
 
@@ -97,12 +101,15 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
+    let projection = projection(&state, &req)?;
     let body = body::json_object(payload, state.body_limit).await?;
     let group = group_resource::clean(body, None)?;
-    let mut conn = state.pool.get().await?;
-    let row = group_writes::create(&mut conn, &tenant, group).await?;
+    let row = {
+        let mut conn = state.pool.get().await?;
+        group_writes::create(&mut conn, &tenant, group).await?
+    };
     state.outbox_wake.notify_one();
-    let rendered = one(&state, &row, &req).await?;
+    let rendered = one(&state, &row, &projection).await?;
     Ok(HttpResponse::Created()
         .content_type(crate::scim::CONTENT_TYPE)
         .insert_header((header::LOCATION, format!("{}/Groups/{}", state.base_url, row.id)))
@@ -121,7 +128,7 @@ async fn get(
         groups::find(&mut conn, tenant.connection_id, id, false).await?
     };
     let row = row.ok_or_else(|| ScimError::not_found(format!("Group {id} not found")))?;
-    Ok(scim(StatusCode::OK, &one(&state, &row, &req).await?))
+    Ok(scim(StatusCode::OK, &one(&state, &row, &projection(&state, &req)?).await?))
 }
 
 /// `PUT`: the body is the whole new group, members included (absent `members` means none).
@@ -177,6 +184,7 @@ async fn write<F>(
 where
     F: FnOnce(&GroupRow) -> ScimResult<serde_json::Map<String, Value>> + Send,
 {
+    let projection = projection(state, req)?;
     let written = {
         let mut conn = state.pool.get().await?;
         group_writes::update(&mut conn, tenant, id, change, members).await?
@@ -184,7 +192,7 @@ where
     if written.emitted {
         state.outbox_wake.notify_one();
     }
-    Ok(scim(StatusCode::OK, &one(state, &written.row, req).await?))
+    Ok(scim(StatusCode::OK, &one(state, &written.row, &projection).await?))
 }
 
 async fn delete(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {

@@ -1,7 +1,9 @@
 //! scim-ingress integration tests against the real Postgres and RabbitMQ.
 
+mod group_memberships;
 mod groups;
 mod groups_hostile;
+mod groups_large;
 mod helpers;
 mod hostile_input;
 mod throttling;
