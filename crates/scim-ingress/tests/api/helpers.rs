@@ -27,7 +27,6 @@ pub struct TestApp {
 }
 
 pub struct Conn {
-    pub id: Uuid,
     pub token: String,
 }
 
@@ -83,7 +82,7 @@ impl TestApp {
         };
         let mut conn = self.pool.get().await.expect("conn");
         connections::apply(&mut conn, &row).await.expect("connection");
-        Conn { id, token }
+        Conn { token }
     }
 
     pub async fn send(&self, c: &Conn, method: Method, path: &str, body: Option<&str>) -> Response {
@@ -141,27 +140,6 @@ impl TestApp {
             .await
             .expect("outbox");
         rows.iter().map(|r| Event::decode(&r.routing_key, &r.payload)).collect()
-    }
-
-    /// Binds a queue to every event of the test's exchange, so that the relay publishes (and
-    /// deletes) outbox rows as in production; without it they stay in the outbox for
-    /// [`Self::events`]. Returns a channel and the queue's name; the caller deletes the queue.
-    pub async fn sink(&self) -> (lapin::Channel, String) {
-        use lapin::options::{QueueBindOptions, QueueDeclareOptions};
-        use lapin::types::FieldTable;
-        let broker = uapi_platform::amqp::Broker::new(uapi_test_support::amqp_url(), "sink");
-        broker.connect_now().await.expect("rabbitmq");
-        let ch = broker.channel().await.expect("channel");
-        uapi_platform::amqp::declare_exchange(&ch, &self.exchange).await.expect("exchange");
-        let queue = format!("{}.sink", self.exchange);
-        ch.queue_declare(queue.as_str().into(), QueueDeclareOptions::default(), FieldTable::default())
-            .await
-            .expect("queue");
-        let bind = QueueBindOptions::default();
-        ch.queue_bind(queue.as_str().into(), self.exchange.as_str().into(), "#".into(), bind, FieldTable::default())
-            .await
-            .expect("bind");
-        (ch, queue)
     }
 
     /// Rows in the outbox: every event the service has produced and not yet published.

@@ -3,7 +3,6 @@
 mod group_memberships;
 mod groups;
 mod groups_hostile;
-mod groups_large;
 mod helpers;
 mod hostile_input;
 mod throttling;
