@@ -47,7 +47,7 @@ fn field<'v>(value: &'v Value, name: &str) -> Option<&'v Value> {
 }
 
 /// The lower-case dotted name used for case-exactness, e.g. `members.value`.
-fn dotted(parent: Option<&str>, path: &AttrPath) -> String {
+pub fn dotted(parent: Option<&str>, path: &AttrPath) -> String {
     let mut name = match parent {
         Some(parent) => format!("{parent}.{}", path.attr),
         None => path.attr.clone(),

@@ -59,7 +59,7 @@ fn contains_ci(list: &[&str], name: &str) -> bool {
 
 impl ResourceSchema {
     /// True when `urn` is this resource type's core schema.
-    pub(crate) fn is_core_urn(&self, urn: &str) -> bool {
+    pub fn is_core_urn(&self, urn: &str) -> bool {
         self.core_urn.eq_ignore_ascii_case(urn)
     }
 
@@ -69,12 +69,12 @@ impl ResourceSchema {
     }
 
     /// True for a top-level multi-valued attribute of the core schema.
-    pub(crate) fn is_multi_valued(&self, attr: &str) -> bool {
+    pub fn is_multi_valued(&self, attr: &str) -> bool {
         contains_ci(self.multi_valued, attr)
     }
 
     /// True when the dotted attribute path compares case-sensitively.
-    pub(crate) fn is_case_exact(&self, dotted: &str) -> bool {
+    pub fn is_case_exact(&self, dotted: &str) -> bool {
         contains_ci(self.case_exact, dotted)
     }
 

@@ -89,9 +89,9 @@ async fn hostile_input_gets_scim_errors_and_leaves_no_trace() {
             Some("invalidFilter"),
         ),
         (
-            "filter unsupported attribute",
+            "filter ordering a boolean",
             Method::GET,
-            "/Users?filter=title%20eq%20%22x%22".into(),
+            "/Users?filter=active%20gt%20true".into(),
             None,
             400,
             Some("invalidFilter"),
