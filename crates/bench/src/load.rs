@@ -40,8 +40,17 @@ pub async fn create(client: &reqwest::Client, target: &Target, body: &Value) -> 
     res.json::<Value>().await.ok()?["id"].as_str().map(str::to_owned)
 }
 
-/// `clients` loops creating users for `duration`.
-pub async fn creates(client: &reqwest::Client, target: &Target, clients: usize, duration: Duration, tag: &str) -> Run {
+/// When a create loop stops.
+#[derive(Clone, Copy)]
+pub enum Until {
+    /// After this long.
+    Elapsed(Duration),
+    /// Once this many users were attempted.
+    Count(usize),
+}
+
+/// `clients` loops creating users until `until`.
+pub async fn creates(client: &reqwest::Client, target: &Target, clients: usize, until: Until, tag: &str) -> Run {
     let counter = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -50,8 +59,15 @@ pub async fn creates(client: &reqwest::Client, target: &Target, clients: usize, 
         let target = target.clone();
         tasks.push(tokio::spawn(async move {
             let mut run = Run::default();
-            while started.elapsed() < duration {
+            loop {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
+                let done = match until {
+                    Until::Elapsed(d) => started.elapsed() >= d,
+                    Until::Count(total) => n >= total,
+                };
+                if done {
+                    break;
+                }
                 let t = Instant::now();
                 match create(&client, &target, &user(&target, &tag, n)).await {
                     Some(_) => {

@@ -3,6 +3,7 @@
 
 mod load;
 mod report;
+mod scale;
 mod setup;
 mod sink;
 mod webhooks;
@@ -46,6 +47,15 @@ struct Args {
     /// Only the webhook figures.
     #[arg(long)]
     webhooks_only: bool,
+    /// Members of the group-push run's group.
+    #[arg(long, default_value_t = 10_000)]
+    group_members: usize,
+    /// Users the complex-filter run queries over.
+    #[arg(long, default_value_t = 100_000)]
+    filter_users: usize,
+    /// Only the directory-scale figures (group push, complex filter).
+    #[arg(long)]
+    scale_only: bool,
 }
 
 #[tokio::main]
@@ -65,14 +75,17 @@ async fn main() -> anyhow::Result<()> {
         let spec = spec.ok_or_else(|| anyhow::anyhow!("--webhooks-only needs --dispatcher"))?;
         return webhooks::run(&client, &target, &spec, args.rate, secs).await;
     }
+    if args.scale_only {
+        return scale(&client, &target, &args).await;
+    }
     if args.latency_only {
         let e2e = load::end_to_end(&client, &target, args.rate, secs).await;
         report::print(&format!("SCIM 201 → readable, writes at {}/s", args.rate), &e2e);
         return Ok(());
     }
     // Warm up connections and caches, then measure.
-    load::creates(&client, &target, args.connections, Duration::from_secs(2), "warmup").await;
-    let creates = load::creates(&client, &target, args.connections, secs, "create").await;
+    load::creates(&client, &target, args.connections, load::Until::Elapsed(Duration::from_secs(2)), "warmup").await;
+    let creates = load::creates(&client, &target, args.connections, load::Until::Elapsed(secs), "create").await;
     report::print(&format!("SCIM POST /Users, {} connections", args.connections), &creates);
     match load::drain(&client, &target).await {
         Some(d) => {
@@ -100,5 +113,11 @@ async fn main() -> anyhow::Result<()> {
     if let Some(spec) = spec {
         webhooks::run(&client, &target, &spec, args.rate, secs).await?;
     }
-    Ok(())
+    // Last: their users' events would otherwise be the backlog of the runs above.
+    scale(&client, &target, &args).await
+}
+
+async fn scale(client: &reqwest::Client, target: &setup::Target, args: &Args) -> anyhow::Result<()> {
+    scale::group_push(client, target, args.group_members, 200).await?;
+    scale::complex_filter(client, target, args.filter_users, 20).await
 }

@@ -85,7 +85,7 @@ async fn unsubscribe(client: &reqwest::Client, spec: &WorkerSpec, target: &Targe
 
 /// SCIM creates for `seconds` with no worker running: the events wait in the dispatcher's queue.
 async fn backlog(client: &reqwest::Client, target: &Target, tag: &str, seconds: u64) -> usize {
-    load::creates(client, target, 32, Duration::from_secs(seconds), tag).await.ok
+    load::creates(client, target, 32, load::Until::Elapsed(Duration::from_secs(seconds)), tag).await.ok
 }
 
 async fn drain_with(

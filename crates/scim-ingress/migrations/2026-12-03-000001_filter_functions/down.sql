@@ -4,4 +4,5 @@ DROP FUNCTION scim_text(jsonb);
 DROP FUNCTION scim_simple(jsonb);
 DROP FUNCTION scim_present(jsonb);
 DROP FUNCTION scim_values(jsonb);
-DROP FUNCTION scim_get(jsonb, text);
+ALTER TABLE groups DROP COLUMN search;
+ALTER TABLE users DROP COLUMN search;

@@ -35,6 +35,9 @@ fn users() -> Vec<Value> {
             "urn:x-acme:2.0:User": { "level": 5.5 }
         }),
         json!({ "userName": "dave@example.com", "nickName": null, "active": false, "emails": [] }),
+        // Keys in any case (attribute names are case-insensitive), and non-ASCII values.
+        json!({ "userName": "José@example.com", "NAME": { "GivenName": "Élodie", "FAMILYNAME": "Ärger" },
+                "Title": "CTO", "EMAILS": [{ "VALUE": "jose@example.com", "Type": "WORK" }] }),
     ]
 }
 
@@ -82,6 +85,9 @@ const USER_FILTERS: &[&str] = &[
     r#"NAME.GIVENNAME EQ "ALICE""#,
     r#"urn:ietf:params:scim:schemas:core:2.0:User:name.familyName eq "Jones""#,
     r#"meta.resourceType eq "User" and userName sw "a""#,
+    r#"userName eq "JOSÉ@EXAMPLE.COM""#,
+    r#"name.givenName sw "élo" or name.familyName eq "ÄRGER""#,
+    r#"title eq "cto" or emails[type eq "work" and value sw "JOSE"]"#,
 ];
 
 async fn post(app: &TestApp, c: &Conn, path: &str, body: &Value) -> String {

@@ -40,24 +40,30 @@ pub(super) fn ordering(op: CompareOp) -> Option<&'static str> {
     }
 }
 
-/// `column op value` on a text expression that is already folded (or exact). Ordering is by code
-/// point (`COLLATE "C"`), as Rust compares strings; `co`/`sw`/`ew` are `LIKE` with the value escaped.
-pub(super) fn text_op(compiler: &mut Compiler<'_>, expr: &str, op: CompareOp, value: String) -> String {
-    let like = |c: &mut Compiler<'_>, prefix, suffix| {
-        format!("{expr} LIKE {} ESCAPE '\\'", c.bind(like_pattern(&value, prefix, suffix)))
+/// Binds `value` for `op` and returns the comparison of a text expression with it. With `fold`,
+/// the literal is lower-cased by Postgres, with the same `lower()` that folded the expression (and
+/// that the unique indexes use), so a lookup always sees what the uniqueness check sees. Ordering
+/// is by code point (`COLLATE "C"`), as Rust compares strings; `co`/`sw`/`ew` are `LIKE` with the
+/// value escaped.
+pub(super) fn text_op(
+    compiler: &mut Compiler<'_>,
+    op: CompareOp,
+    value: &str,
+    fold: bool,
+) -> impl Fn(&str) -> String + use<> {
+    let value = match op {
+        CompareOp::Co => like_pattern(value, true, true),
+        CompareOp::Sw => like_pattern(value, false, true),
+        CompareOp::Ew => like_pattern(value, true, false),
+        _ => value.to_owned(),
     };
-    match op {
-        CompareOp::Co => like(compiler, true, true),
-        CompareOp::Sw => like(compiler, false, true),
-        CompareOp::Ew => like(compiler, true, false),
-        CompareOp::Eq => format!("{expr} = {}", compiler.bind(value)),
-        other => format!("{expr} COLLATE \"C\" {} {}", ordering(other).unwrap_or("="), compiler.bind(value)),
+    let bound = compiler.bind(value);
+    let literal = if fold { format!("lower({bound})") } else { bound };
+    move |expr| match op {
+        CompareOp::Co | CompareOp::Sw | CompareOp::Ew => format!("{expr} LIKE {literal} ESCAPE '\\'"),
+        CompareOp::Eq => format!("{expr} = {literal}"),
+        other => format!("{expr} COLLATE \"C\" {} {literal}", ordering(other).unwrap_or("=")),
     }
-}
-
-/// Folds a text expression and its literal unless the attribute is case-exact.
-pub(super) fn fold(expr: &str, value: &str, case_exact: bool) -> (String, String) {
-    if case_exact { (expr.to_owned(), value.to_owned()) } else { (format!("lower({expr})"), value.to_lowercase()) }
 }
 
 impl Compiler<'_> {
@@ -76,8 +82,8 @@ impl Compiler<'_> {
                 }
                 match (column(self, path), value) {
                     (Some(Column::Text { sql, case_exact, .. }), Value::String(v)) if *op != CompareOp::Ne => {
-                        let (expr, v) = fold(sql, v, case_exact);
-                        Some(text_op(self, &expr, *op, v))
+                        let expr = if case_exact { sql.to_owned() } else { format!("lower({sql})") };
+                        Some(text_op(self, *op, v, !case_exact)(&expr))
                     }
                     (Some(Column::Id), Value::String(v)) if *op == CompareOp::Eq => {
                         Some(self.uuid_eq(v, |id| format!("{table}.id = {id}")))
@@ -145,6 +151,7 @@ impl Compiler<'_> {
     }
 
     fn email_is(&mut self, value: &str) -> String {
+        // The column holds values lower-cased in Rust when written (db::users::email_keys).
         format!("emails @> ARRAY[{}]::text[]", self.bind(value.to_lowercase()))
     }
 

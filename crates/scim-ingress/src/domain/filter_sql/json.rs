@@ -1,69 +1,121 @@
 //! Filters on the stored JSON resource, for every attribute without an indexed column: custom and
-//! extension attributes, sub-attributes, every operator, `pr` and value filters. The SQL helper
-//! functions (`scim_get`, `scim_values`, …) are in the migration `filter_functions`. Semantics
-//! follow `uapi_scim::eval`: names case-insensitive, any value of a multi-valued attribute may
-//! match, a complex value compares by its `value`, a literal of another type never matches.
+//! extension attributes, sub-attributes, every operator, `pr` and value filters. They read
+//! `search`, the resource with keys and strings lower-cased, with the helper functions
+//! (`scim_values`, `scim_text`, …) of the migration `filter_functions`. Semantics follow
+//! `uapi_scim::eval`: names case-insensitive, any value of a multi-valued attribute may match, a
+//! complex value compares by its `value`, a literal of another type never matches.
 
 use serde_json::Value;
+use uapi_scim::eval::dotted;
 use uapi_scim::filter::{AttrPath, CompareOp, Filter};
 
-use super::columns::{fold, ordering, text_op};
+use super::columns::{ordering, text_op};
 use super::{Compiler, Scope, invalid};
 use crate::scim::error::ScimResult;
-use uapi_scim::eval::dotted;
 
-/// `meta` as a computed value (its dateTimes as served, for `co`/`sw`/`ew` and `pr`; the
-/// chronological comparisons use the columns).
+/// `meta` as a computed value, lower-cased like `search` (its dateTimes as served, for
+/// `co`/`sw`/`ew` and `pr`; the chronological comparisons use the columns).
 pub fn meta(table: &str, resource_type: &str, alias: &str) -> String {
-    let at =
-        |column: &str| format!("to_char({table}.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')");
+    let at = |column: &str| format!(r#"to_char({table}.{column} AT TIME ZONE 'UTC', 'YYYY-MM-DD"t"HH24:MI:SS.MS"z"')"#);
     format!(
-        "(VALUES (jsonb_build_object('resourceType', '{resource_type}', 'created', {}, 'lastModified', {}, \
-         'version', 'W/\"' || {table}.version || '\"'))) AS {alias}({alias})",
+        r#"(VALUES (jsonb_build_object('resourcetype', '{resource_type}', 'created', {}, 'lastmodified', {}, 'version', 'w/"' || {table}.version || '"'))) AS {alias}({alias})"#,
         at("created_at"),
         at("updated_at"),
     )
 }
 
-/// A FROM item naming, as column `alias`, every value `path` designates, and the path's dotted
-/// name. With a sub-attribute, each value of the attribute contributes its sub-attribute's values.
+/// Where the values of an attribute path come from.
+enum Source {
+    /// A JSON expression (`search -> $2`, `e1 -> $3`) and the bound sub-attribute name, if any.
+    Json { top: String, sub: Option<String> },
+    /// A computed attribute: builds the FROM item naming each value as the given alias.
+    Rows(Box<dyn Fn(&str) -> String>),
+}
+
+/// An attribute path resolved: its values, its dotted name, and whether its own values are complex
+/// (their `value` is what a comparison without a sub-attribute looks at).
 struct Values {
-    from: String,
+    source: Source,
     name: String,
-    /// True when the attribute's own values are complex (its `value` is what a comparison without
-    /// a sub-attribute looks at).
     multi_valued: bool,
 }
 
+impl Values {
+    /// SQL that is true when `pred` holds for any value. A value that is not an array is tested
+    /// directly, without a subquery: most attributes are single-valued, and a subquery per row is
+    /// what made the scan slow.
+    fn any(&self, pred: impl Fn(&str) -> String) -> String {
+        match &self.source {
+            Source::Rows(from) => format!("EXISTS (SELECT 1 FROM {} WHERE {})", from("x"), pred("x")),
+            Source::Json { top, sub: None } => Self::any_of(top, &pred),
+            Source::Json { top, sub: Some(sub) } => format!(
+                "CASE WHEN jsonb_typeof({top}) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements({top}) AS p \
+                 CROSS JOIN LATERAL scim_values(p -> {sub}) AS x WHERE {}) ELSE {} END",
+                pred("x"),
+                Self::any_of(&format!("({top} -> {sub})"), &pred),
+            ),
+        }
+    }
+
+    fn any_of(value: &str, pred: &impl Fn(&str) -> String) -> String {
+        format!(
+            "CASE WHEN jsonb_typeof({value}) = 'array' THEN EXISTS (SELECT 1 FROM jsonb_array_elements({value}) AS x \
+             WHERE {}) ELSE COALESCE({}, FALSE) END",
+            pred("x"),
+            pred(value),
+        )
+    }
+
+    /// A FROM item naming each value as `alias`.
+    fn from(&self, alias: &str) -> String {
+        match &self.source {
+            Source::Rows(from) => from(alias),
+            Source::Json { top, sub: None } => format!("scim_values({top}) AS {alias}"),
+            Source::Json { top, sub: Some(sub) } => {
+                format!("scim_values({top}) AS p CROSS JOIN LATERAL scim_values(p -> {sub}) AS {alias}")
+            }
+        }
+    }
+}
+
 impl Compiler<'_> {
-    fn values(&mut self, path: &AttrPath, scope: &Scope, alias: &str) -> Values {
+    fn values(&mut self, path: &AttrPath, scope: &Scope) -> Values {
+        let attr = path.attr.to_ascii_lowercase();
         let (parent, base) = match scope {
-            Scope::Element { alias, parent } => (Some(parent.as_str()), Some(alias.clone())),
+            Scope::Element { alias, parent } => (Some(parent.as_str()), alias.clone()),
             Scope::Resource => match &path.urn {
                 Some(urn) if !self.target.schema.is_core_urn(urn) => {
-                    (None, Some(format!("scim_get(resource, {})", self.bind(urn.clone()))))
+                    (None, format!("(search -> {})", self.bind(urn.to_lowercase())))
                 }
-                _ => (None, None),
+                _ => {
+                    let computed = self.target.computed;
+                    if computed(&attr, "x").is_some() {
+                        return self.computed(path, attr);
+                    }
+                    (None, "search".to_owned())
+                }
             },
         };
-        let attr = path.attr.to_ascii_lowercase();
-        let computed = matches!((scope, &base), (Scope::Resource, None)).then_some(self.target.computed);
-        let top = |c: &mut Self, alias: &str| {
-            if let Some(from) = computed.and_then(|computed| computed(&attr, alias)) {
-                return from;
-            }
-            let base = base.clone().unwrap_or_else(|| "resource".into());
-            format!("scim_values(scim_get({base}, {})) AS {alias}", c.bind(path.attr.clone()))
-        };
-        let from = match &path.sub {
-            None => top(self, alias),
-            Some(sub) => {
-                let outer = top(self, "p");
-                format!("{outer} CROSS JOIN LATERAL scim_values(scim_get(p, {})) AS {alias}", self.bind(sub.clone()))
-            }
-        };
+        let top = format!("({base} -> {})", self.bind(attr.clone()));
+        let sub = path.sub.as_ref().map(|sub| self.bind(sub.to_lowercase()));
         let multi_valued = parent.is_none() && self.target.schema.is_multi_valued(&attr);
-        Values { from, name: dotted(parent, path), multi_valued }
+        Values { source: Source::Json { top, sub }, name: dotted(parent, path), multi_valued }
+    }
+
+    /// A computed top-level attribute (`id`, `meta`, a user's `groups`, a group's `members`).
+    fn computed(&mut self, path: &AttrPath, attr: String) -> Values {
+        let computed = self.target.computed;
+        let sub = path.sub.as_ref().map(|sub| self.bind(sub.to_lowercase()));
+        let name = dotted(None, path);
+        let multi_valued = self.target.schema.is_multi_valued(&attr);
+        let from = move |alias: &str| {
+            let top = |alias: &str| computed(&attr, alias).unwrap_or_default();
+            match &sub {
+                None => top(alias),
+                Some(sub) => format!("{} CROSS JOIN LATERAL scim_values(p -> {sub}) AS {alias}", top("p")),
+            }
+        };
+        Values { source: Source::Rows(Box::new(from)), name, multi_valued }
     }
 
     pub(super) fn compare(
@@ -85,37 +137,38 @@ impl Compiler<'_> {
             _ if string_op => return Err(invalid(format!("{path} {op} {literal}: {op} compares strings"))),
             _ => {}
         }
-        let values = self.values(path, scope, "x");
+        let values = self.values(path, scope);
         if literal.is_null() {
             // `eq null` means "unassigned" (RFC 7643 §2.5 treats null and absent alike).
-            return Ok(format!("NOT EXISTS (SELECT 1 FROM {} WHERE x <> 'null'::jsonb)", values.from));
+            return Ok(format!("NOT {}", values.any(|v| format!("{v} <> 'null'::jsonb"))));
         }
-        let (value, exact) = match path.sub {
-            None => {
-                let exact_name =
-                    if values.multi_valued { format!("{}.value", values.name) } else { values.name.clone() };
-                ("scim_simple(x)", self.target.schema.is_case_exact(&exact_name))
-            }
-            Some(_) => ("x", self.target.schema.is_case_exact(&values.name)),
+        let exact_name = match (&path.sub, values.multi_valued) {
+            (None, true) => format!("{}.value", values.name),
+            _ => values.name.clone(),
         };
-        let predicate = match literal {
+        let exact = self.target.schema.is_case_exact(&exact_name);
+        let simple = path.sub.is_none();
+        let value = move |v: &str| if simple { format!("scim_simple({v})") } else { v.to_owned() };
+        Ok(match literal {
+            // `search` and the computed values hold non-case-exact strings lower-cased already.
             Value::String(s) => {
-                let (expr, s) = fold(&format!("scim_text({value})"), s, exact);
-                text_op(self, &expr, op, s)
+                let text = text_op(self, op, s, !exact);
+                values.any(|v| text(&format!("scim_text({})", value(v))))
             }
             Value::Number(n) => {
-                let sql_op = ordering(op).unwrap_or("=");
-                format!("scim_number({value}) {sql_op} {}::numeric", self.bind(n.to_string()))
+                let (sql_op, bound) = (ordering(op).unwrap_or("="), self.bind(n.to_string()));
+                values.any(|v| format!("scim_number({}) {sql_op} {bound}::numeric", value(v)))
             }
-            Value::Bool(b) => format!("scim_bool({value}) = {}::boolean", self.bind(b.to_string())),
+            Value::Bool(b) => {
+                let bound = self.bind(b.to_string());
+                values.any(|v| format!("scim_bool({}) = {bound}::boolean", value(v)))
+            }
             _ => return Err(invalid(format!("{path} {op} {literal}"))),
-        };
-        Ok(format!("EXISTS (SELECT 1 FROM {} WHERE {predicate})", values.from))
+        })
     }
 
     pub(super) fn present(&mut self, path: &AttrPath, scope: &Scope) -> ScimResult<String> {
-        let values = self.values(path, scope, "x");
-        Ok(format!("EXISTS (SELECT 1 FROM {} WHERE scim_present(x))", values.from))
+        Ok(self.values(path, scope).any(|v| format!("scim_present({v})")))
     }
 
     pub(super) fn value_path(&mut self, path: &AttrPath, filter: &Filter, scope: &Scope) -> ScimResult<String> {
@@ -123,8 +176,9 @@ impl Compiler<'_> {
             return Err(invalid(format!("{path}[…] inside another value filter")));
         }
         let alias = self.alias();
-        let values = self.values(path, scope, &alias);
+        let values = self.values(path, scope);
+        let from = values.from(&alias);
         let inner = self.node(filter, &Scope::Element { alias: alias.clone(), parent: values.name })?;
-        Ok(format!("EXISTS (SELECT 1 FROM {} WHERE jsonb_typeof({alias}) = 'object' AND {inner})", values.from))
+        Ok(format!("EXISTS (SELECT 1 FROM {from} WHERE jsonb_typeof({alias}) = 'object' AND {inner})"))
     }
 }

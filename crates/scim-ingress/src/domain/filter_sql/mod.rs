@@ -27,7 +27,8 @@ pub struct Target {
     /// Lower-case attribute (`name` or `name.sub`) → its indexed column.
     columns: fn(&str) -> Option<Column>,
     /// Lower-case top-level attribute that is not in the stored JSON but computed from other rows
-    /// → a FROM item naming, as column and table `alias`, each of its values.
+    /// → a FROM item naming, as column and table `alias`, each of its values (keys and
+    /// non-case-exact strings lower-cased, as in `search`).
     computed: fn(attr: &str, alias: &str) -> Option<String>,
 }
 
@@ -47,10 +48,10 @@ pub static USERS: Target = Target {
     computed: |attr, alias| match attr {
         "id" => Some(format!("(VALUES (to_jsonb(users.id::text))) AS {alias}({alias})")),
         "groups" => Some(format!(
-            "(SELECT jsonb_build_object('value', g.id::text, 'display', g.display_name, 'type', 'direct') AS {alias} \
+            "(SELECT jsonb_build_object('value', g.id::text, 'display', lower(g.display_name), 'type', 'direct') AS {alias} \
              FROM group_members gm JOIN groups g ON g.id = gm.group_id WHERE gm.user_id = users.id) AS {alias}"
         )),
-        "meta" => Some(json::meta("users", "User", alias)),
+        "meta" => Some(json::meta("users", "user", alias)),
         _ => None,
     },
 };
@@ -69,10 +70,10 @@ pub static GROUPS: Target = Target {
     computed: |attr, alias| match attr {
         "id" => Some(format!("(VALUES (to_jsonb(groups.id::text))) AS {alias}({alias})")),
         "members" => Some(format!(
-            "(SELECT jsonb_build_object('value', gm.user_id::text, 'display', u.user_name, 'type', 'User') AS {alias} \
+            "(SELECT jsonb_build_object('value', gm.user_id::text, 'display', lower(u.user_name), 'type', 'user') AS {alias} \
              FROM group_members gm JOIN users u ON u.id = gm.user_id WHERE gm.group_id = groups.id) AS {alias}"
         )),
-        "meta" => Some(json::meta("groups", "Group", alias)),
+        "meta" => Some(json::meta("groups", "group", alias)),
         _ => None,
     },
 };
