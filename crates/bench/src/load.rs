@@ -87,7 +87,9 @@ pub async fn creates(client: &reqwest::Client, target: &Target, clients: usize, 
 /// (outbox relay, RabbitMQ, projection) needs to catch up with everything written before it.
 pub async fn drain(client: &reqwest::Client, target: &Target) -> Option<Duration> {
     let started = Instant::now();
-    let id = create(client, target, &user(target, "marker", 0)).await?;
+    // A new marker each call: a repeated userName would be a 409, not a marker.
+    static MARKERS: AtomicUsize = AtomicUsize::new(0);
+    let id = create(client, target, &user(target, "marker", MARKERS.fetch_add(1, Ordering::Relaxed))).await?;
     let deadline = started + Duration::from_secs(300);
     while Instant::now() < deadline {
         let res = client

@@ -80,6 +80,7 @@ impl Values {
 
 impl Compiler<'_> {
     fn values(&mut self, path: &AttrPath, scope: &Scope) -> Values {
+        self.scans = true;
         let attr = path.attr.to_ascii_lowercase();
         let (parent, base) = match scope {
             Scope::Element { alias, parent } => (Some(parent.as_str()), alias.clone()),

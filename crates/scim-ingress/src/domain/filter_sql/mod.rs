@@ -80,9 +80,9 @@ pub static GROUPS: Target = Target {
 
 /// Compiles `filter` on `target`; placeholders start at `$2` (`$1` is the connection id).
 pub fn compile(filter: &Filter, target: &Target) -> ScimResult<SqlFilter> {
-    let mut compiler = Compiler { target, binds: Vec::new(), aliases: 0 };
+    let mut compiler = Compiler { target, binds: Vec::new(), aliases: 0, scans: false };
     let sql = compiler.node(filter, &Scope::Resource)?;
-    Ok(SqlFilter { sql, binds: compiler.binds })
+    Ok(SqlFilter { sql, binds: compiler.binds, scans: compiler.scans })
 }
 
 /// Where attribute names are looked up.
@@ -98,6 +98,8 @@ struct Compiler<'t> {
     target: &'t Target,
     binds: Vec<String>,
     aliases: usize,
+    /// Set once any part reads the JSON or a computed attribute rather than an indexed column.
+    scans: bool,
 }
 
 fn invalid(detail: impl std::fmt::Display) -> ScimError {

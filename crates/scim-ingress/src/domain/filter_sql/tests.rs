@@ -20,6 +20,7 @@ fn okta_lookups_compile_to_indexed_sql_with_binds() {
     let f = sql(r#"externalId eq "00uAbC" and emails.value eq "A@B.c""#).expect("compiles");
     assert_eq!(f.sql, "(external_id = $2 AND emails @> ARRAY[$3]::text[])");
     assert_eq!(f.binds, vec!["00uAbC", "a@b.c"]);
+    assert!(!f.scans);
     let f = sql(r#"emails[value eq "A@B.c"]"#).expect("compiles");
     assert_eq!(f.sql, "emails @> ARRAY[$2]::text[]");
 }
@@ -59,6 +60,7 @@ fn other_attributes_and_operators_read_the_json() {
          ELSE COALESCE(scim_text(scim_simple((search -> $2))) COLLATE \"C\" > lower($3), FALSE) END"
     );
     assert_eq!(f.binds, vec!["title", "M"]);
+    assert!(f.scans);
     let f = sql(r#"emails[type eq "work" and primary eq true]"#).expect("compiles");
     assert!(
         f.sql.starts_with(
