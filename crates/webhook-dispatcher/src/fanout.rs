@@ -203,9 +203,9 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     // Left unleased for a subscription that could take more (capacity, or an older version first):
     // the delivery loop looks again as soon as capacity frees. Not for open breakers: their
     // cool-down decides.
-    if created.iter().any(|c| !c.leased && !limits.blocked(c.subscription_id)) {
-        dispatcher.note_backlog();
-    }
+    dispatcher.note_backlog(
+        created.iter().filter(|c| !c.leased && !limits.blocked(c.subscription_id)).map(|c| c.subscription_id),
+    );
     let bodies: HashMap<Uuid, &str> = events.iter().map(|e| (e.event_id, e.body.as_str())).collect();
     let claimed: Vec<Claimed> = created
         .into_iter()

@@ -10,7 +10,7 @@ pub mod schedule;
 pub mod slots;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -26,6 +26,13 @@ use crate::ssrf::TargetPolicy;
 use metrics::DeliveryMetrics;
 use recorder::{Record, Recorder};
 use slots::{Slots, Ticket};
+
+/// Where held-back deliveries may be waiting.
+#[derive(Debug, Default)]
+struct Backlog {
+    all: bool,
+    subscriptions: std::collections::HashSet<Uuid>,
+}
 
 /// How often a worker deletes deliveries past their retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
@@ -45,9 +52,9 @@ struct Inner {
     recorder: Recorder,
     slots: Mutex<Slots>,
     wake: Notify,
-    /// Set when due deliveries may be waiting (capacity or order held them back): finished
-    /// attempts then wake the poller instead of leaving them to the next poll.
-    backlog: AtomicBool,
+    /// Where due deliveries may be waiting (capacity or order held them back): an attempt of such
+    /// a subscription that finishes wakes the poller instead of leaving them to the next poll.
+    backlog: std::sync::Mutex<Backlog>,
     /// Attempts finished and not yet recorded (shutdown waits for them).
     recording: AtomicUsize,
 }
@@ -72,7 +79,7 @@ impl Dispatcher {
                 recorder,
                 slots,
                 wake: Notify::new(),
-                backlog: AtomicBool::new(true),
+                backlog: std::sync::Mutex::new(Backlog { all: true, ..Backlog::default() }),
                 recording: AtomicUsize::new(0),
             }),
         })
@@ -91,9 +98,26 @@ impl Dispatcher {
         self.inner.slots.lock().await
     }
 
-    /// Due deliveries may be waiting: wake the poller when capacity frees.
-    pub fn note_backlog(&self) {
-        self.inner.backlog.store(true, Ordering::Release);
+    /// Due deliveries of these subscriptions may be waiting: wake the poller when one of their
+    /// attempts finishes. Per subscription, so a dead endpoint's held-back deliveries never turn
+    /// every healthy attempt into a claim query.
+    pub fn note_backlog(&self, subscriptions: impl IntoIterator<Item = Uuid>) {
+        self.backlog().subscriptions.extend(subscriptions);
+    }
+
+    /// Due deliveries of any subscription may be waiting (the worker's own capacity ran out).
+    fn note_backlog_everywhere(&self) {
+        self.backlog().all = true;
+    }
+
+    fn backlogged(&self, subscription: Uuid) -> bool {
+        let backlog = self.backlog();
+        backlog.all || backlog.subscriptions.contains(&subscription)
+    }
+
+    fn backlog(&self) -> std::sync::MutexGuard<'_, Backlog> {
+        // A panic while holding it cannot leave it inconsistent (two plain fields): go on.
+        self.inner.backlog.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Attempts each claimed (and registered) delivery in its own task.
@@ -153,11 +177,11 @@ impl Dispatcher {
 
     /// One poll claim; `true` when it took as many as it could (more may be due).
     async fn claim_due(&self) -> anyhow::Result<bool> {
-        self.inner.backlog.store(false, Ordering::Release);
+        *self.backlog() = Backlog::default();
         let mut conn = self.inner.pool.get().await?;
         let limits = self.inner.slots.lock().await.limits(&self.inner.settings);
         if limits.limit() == 0 {
-            self.note_backlog();
+            self.note_backlog_everywhere();
             return Ok(false);
         }
         let started = std::time::Instant::now();
@@ -165,9 +189,12 @@ impl Dispatcher {
         tracing::debug!(claimed = claimed.len(), ms = started.elapsed().as_secs_f64() * 1e3, "claimed due deliveries");
         let full = claimed.len() as i64 >= limits.limit();
         // Whatever this claim took may have used up an endpoint's capacity with more due behind
-        // it: look again when an attempt finishes. A claim that found nothing stops the chain.
-        if full || !claimed.is_empty() {
-            self.note_backlog();
+        // it: look again when one of its attempts finishes. A claim that found nothing stops the
+        // chain.
+        if full {
+            self.note_backlog_everywhere();
+        } else {
+            self.note_backlog(claimed.iter().map(|c| c.subscription_id));
         }
         let tickets = self.inner.slots.lock().await.register(claimed, &self.inner.settings);
         self.start(tickets);
@@ -198,7 +225,7 @@ impl Dispatcher {
                 tracing::warn!(error = %e, delivery = %c.id, "releasing a delivery failed; its lease will expire");
             }
             inner.slots.lock().await.done(c.subscription_id, None, &inner.settings);
-            self.note_backlog();
+            self.note_backlog([c.subscription_id]);
             inner.wake.notify_one();
             return;
         }
@@ -222,7 +249,7 @@ impl Dispatcher {
         let ok = result.succeeded();
         // Capacity frees now (the row stays leased until its record commits, so no claim takes it).
         inner.slots.lock().await.done(c.subscription_id, Some(ok), &inner.settings);
-        if inner.backlog.load(Ordering::Acquire) {
+        if self.backlogged(c.subscription_id) {
             inner.wake.notify_one();
         }
         let record = Record { attempt: record, next, subscription: c.subscription_id, gone: result.gone() };
@@ -239,7 +266,7 @@ impl Dispatcher {
         };
         inner.metrics.outcome(label, outcome.latency.as_secs_f64(), ok);
         tracing::debug!(delivery = %c.id, status = ?outcome.status, outcome = label, "webhook attempt");
-        if (ok || c.attempt_count == 0) && inner.backlog.load(Ordering::Acquire) {
+        if (ok || c.attempt_count == 0) && self.backlogged(c.subscription_id) {
             // The entity's next version may be claimable now that this first attempt is recorded
             // (after a success, or a first failure that moved this version into backoff). Only
             // when something was held back: a claim scans the due deliveries, too dear per attempt.
