@@ -49,6 +49,21 @@ pub enum CompareOp {
     Le,
 }
 
+impl CompareOp {
+    /// Every operator, in the RFC's order.
+    pub const ALL: [CompareOp; 9] = [
+        CompareOp::Eq,
+        CompareOp::Ne,
+        CompareOp::Co,
+        CompareOp::Sw,
+        CompareOp::Ew,
+        CompareOp::Gt,
+        CompareOp::Ge,
+        CompareOp::Lt,
+        CompareOp::Le,
+    ];
+}
+
 /// A parsed filter expression.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Filter {

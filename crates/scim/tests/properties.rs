@@ -33,17 +33,7 @@ fn literal() -> impl Strategy<Value = Value> {
 }
 
 fn compare_op() -> impl Strategy<Value = CompareOp> {
-    prop::sample::select(vec![
-        CompareOp::Eq,
-        CompareOp::Ne,
-        CompareOp::Co,
-        CompareOp::Sw,
-        CompareOp::Ew,
-        CompareOp::Gt,
-        CompareOp::Ge,
-        CompareOp::Lt,
-        CompareOp::Le,
-    ])
+    prop::sample::select(CompareOp::ALL.to_vec())
 }
 
 fn leaf() -> impl Strategy<Value = Filter> {
