@@ -6,5 +6,6 @@ mod groups;
 mod groups_hostile;
 mod helpers;
 mod hostile_input;
+mod okta_spec;
 mod throttling;
 mod users;
