@@ -6,6 +6,8 @@ mod groups;
 mod groups_hostile;
 mod helpers;
 mod hostile_input;
+mod okta_crud;
+mod okta_qa_users;
 mod okta_spec;
 mod throttling;
 mod users;
