@@ -7,6 +7,7 @@ mod groups_hostile;
 mod helpers;
 mod hostile_input;
 mod okta_crud;
+mod okta_qa_groups;
 mod okta_qa_users;
 mod okta_spec;
 mod throttling;
