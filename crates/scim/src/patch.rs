@@ -3,6 +3,8 @@
 
 mod filtered;
 mod request;
+#[cfg(test)]
+mod rfc_tests;
 mod target;
 #[cfg(test)]
 mod tests;

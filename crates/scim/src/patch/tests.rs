@@ -4,7 +4,7 @@ use super::*;
 use crate::schema::{ENTERPRISE_USER_SCHEMA, GROUP, PATCH_OP_SCHEMA, USER, USER_SCHEMA};
 use serde_json::json;
 
-fn user() -> Value {
+pub(super) fn user() -> Value {
     json!({
         "schemas": [USER_SCHEMA],
         "id": "u-1",
@@ -15,7 +15,7 @@ fn user() -> Value {
     })
 }
 
-fn group() -> Value {
+pub(super) fn group() -> Value {
     json!({"schemas": [crate::schema::GROUP_SCHEMA], "id": "g-1", "displayName": "Eng",
            "members": [{"value": "a", "display": "A"}, {"value": "b"}]})
 }
@@ -28,11 +28,11 @@ fn run(resource: &Value, ops: Value, schema: &ResourceSchema) -> Result<Value, S
     apply(resource, &parse_request(&body(ops))?, schema)
 }
 
-fn ok(resource: &Value, ops: Value, schema: &ResourceSchema) -> Value {
+pub(super) fn ok(resource: &Value, ops: Value, schema: &ResourceSchema) -> Value {
     run(resource, ops, schema).unwrap_or_else(|e| panic!("{e:?}"))
 }
 
-fn err(resource: &Value, ops: Value, schema: &ResourceSchema) -> ScimType {
+pub(super) fn err(resource: &Value, ops: Value, schema: &ResourceSchema) -> ScimType {
     run(resource, ops, schema).unwrap_err().scim_type
 }
 
