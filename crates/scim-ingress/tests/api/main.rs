@@ -5,5 +5,6 @@ mod groups;
 mod groups_hostile;
 mod helpers;
 mod hostile_input;
+mod patch_rfc;
 mod throttling;
 mod users;
