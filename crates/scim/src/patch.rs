@@ -3,8 +3,7 @@
 
 mod filtered;
 mod request;
-#[cfg(test)]
-mod rfc_tests;
+mod schema_rules;
 mod target;
 #[cfg(test)]
 mod tests;
@@ -106,15 +105,16 @@ fn apply_entry(
     if key.eq_ignore_ascii_case("schemas") || key.eq_ignore_ascii_case("meta") {
         return Ok(());
     }
-    let attr = parse_attr_path(key);
+    // A key is a PATCH path: `name.givenName`, or `emails[type eq "work"].value` as Entra writes it.
+    let path = crate::path::parse(key);
     // `urn:…:acme:2.0:User` could be a schema or attribute `User` of `urn:…:acme:2.0`; an object value under a
     // URN that is not itself known-qualified is taken as the schema form.
-    let qualified_by_known = attr.as_ref().is_ok_and(|a| a.urn.as_deref().is_some_and(|u| schema.is_known_urn(u)));
-    let whole_schema = is_urn(key) && (schema.is_known_urn(key) || (value.is_object() && !qualified_by_known));
+    let qualified_by_known = path.as_ref().is_ok_and(|p| p.attr.urn.as_deref().is_some_and(|u| schema.is_known_urn(u)));
+    let filtered = path.as_ref().is_ok_and(|p| p.filter.is_some());
+    let whole_schema =
+        !filtered && is_urn(key) && (schema.is_known_urn(key) || (value.is_object() && !qualified_by_known));
     if !whole_schema {
-        let attr = attr.map_err(values::invalid_path)?;
-        let path = PatchPath { attr, filter: None, sub_after_filter: None };
-        return target::apply_path(root, kind, &path, Some(value), schema);
+        return target::apply_path(root, kind, &path?, Some(value), schema);
     }
     let Value::Object(entries) = value else {
         return Err(values::invalid_value(format!("`{key}` must be an object of that schema's attributes")));

@@ -23,6 +23,16 @@ pub struct ResourceSchema {
     pub case_exact: &'static [&'static str],
     /// Top-level attributes clients cannot change.
     pub read_only: &'static [&'static str],
+    /// Top-level attributes that must always have a value: removing one is a `mutability` error (RFC 7644
+    /// §3.5.2.2).
+    pub required: &'static [&'static str],
+    /// Known singular attributes of a simple type: a sub-attribute or value filter on one is an invalid path.
+    pub simple: &'static [&'static str],
+    /// Known singular complex attributes: their value is an object of sub-attributes, never filtered.
+    pub complex: &'static [&'static str],
+    /// Multi-valued attributes whose values can be added and removed but not changed, because every sub-attribute
+    /// is immutable or read-only (a group's `members`, RFC 7643 §4.2 and §8.7.1).
+    pub fixed_values: &'static [&'static str],
 }
 
 /// The User resource type (RFC 7643 §4.1 plus the enterprise extension).
@@ -42,6 +52,23 @@ pub static USER: ResourceSchema = ResourceSchema {
     ],
     case_exact: &["id", "externalid", "meta.location", "groups.value", "groups.$ref"],
     read_only: &["id", "meta", "groups"],
+    required: &["userName"],
+    simple: &[
+        "userName",
+        "displayName",
+        "nickName",
+        "profileUrl",
+        "title",
+        "userType",
+        "preferredLanguage",
+        "locale",
+        "timezone",
+        "active",
+        "password",
+        "externalId",
+    ],
+    complex: &["name"],
+    fixed_values: &[],
 };
 
 /// The Group resource type (RFC 7643 §4.2).
@@ -51,6 +78,10 @@ pub static GROUP: ResourceSchema = ResourceSchema {
     multi_valued: &["members"],
     case_exact: &["id", "externalid", "meta.location", "members.value", "members.$ref"],
     read_only: &["id", "meta"],
+    required: &["displayName"],
+    simple: &["displayName", "externalId"],
+    complex: &[],
+    fixed_values: &["members"],
 };
 
 fn contains_ci(list: &[&str], name: &str) -> bool {
@@ -82,6 +113,26 @@ impl ResourceSchema {
     pub(crate) fn is_read_only(&self, attr: &str) -> bool {
         contains_ci(self.read_only, attr)
     }
+
+    /// True for a top-level attribute of the core schema that must keep a value.
+    pub(crate) fn is_required(&self, attr: &str) -> bool {
+        contains_ci(self.required, attr)
+    }
+
+    /// True for a known singular simple attribute of the core schema.
+    pub(crate) fn is_simple(&self, attr: &str) -> bool {
+        contains_ci(self.simple, attr)
+    }
+
+    /// True for a known singular complex attribute of the core schema.
+    pub(crate) fn is_complex(&self, attr: &str) -> bool {
+        contains_ci(self.complex, attr)
+    }
+
+    /// True for a multi-valued attribute whose existing values cannot be changed, only added or removed.
+    pub(crate) fn has_fixed_values(&self, attr: &str) -> bool {
+        contains_ci(self.fixed_values, attr)
+    }
 }
 
 #[cfg(test)]
@@ -97,5 +148,8 @@ mod tests {
         assert!(USER.is_known_urn("URN:ietf:params:scim:schemas:extension:enterprise:2.0:User"));
         assert!(USER.is_read_only("Groups"));
         assert!(!GROUP.is_read_only("members"));
+        assert!(USER.is_required("USERNAME") && GROUP.is_required("displayname"));
+        assert!(USER.is_simple("Active") && USER.is_complex("NAME") && !USER.is_simple("emails"));
+        assert!(GROUP.has_fixed_values("Members") && !USER.has_fixed_values("emails"));
     }
 }

@@ -57,8 +57,10 @@ fn numbered(index: usize, e: ScimError) -> ScimError {
     }
 }
 
-fn invalid_path(detail: &str) -> ScimError {
-    ScimError::bad_request("invalidPath", detail)
+/// A member's `value`, `type` and `$ref` are immutable and its `display` read-only (RFC 7643 §8.7.1, our
+/// `/Schemas`): a member is added or removed, never changed (RFC 7644 §3.5.2: `mutability`).
+fn immutable_member(detail: &str) -> ScimError {
+    ScimError::bad_request("mutability", detail)
 }
 
 fn is_members(urn: Option<&str>, attr: &str) -> bool {
@@ -78,14 +80,16 @@ fn split_one(patch: &mut GroupPatch, index: usize, op: Operation) -> ScimResult<
     match &op.path {
         Some(path) if is_members(path.attr.urn.as_deref(), &path.attr.attr) => {
             if path.attr.sub.is_some() || path.sub_after_filter.is_some() {
-                return Err(invalid_path("sub-attributes of members cannot be changed; add or remove the member"));
+                return Err(immutable_member("sub-attributes of members cannot be changed; add or remove the member"));
             }
             let member_op = match (&path.filter, op.op) {
                 (Some(filter), OpKind::Remove) => match value_eq(filter) {
                     Some(values) => MemberOp::Remove(values.iter().filter_map(|v| Uuid::parse_str(v).ok()).collect()),
                     None => MemberOp::RemoveWhere(filter.clone()),
                 },
-                (Some(_), _) => return Err(invalid_path("a filtered `members` path can only be removed")),
+                (Some(_), _) => {
+                    return Err(immutable_member("members selected by a filter can only be removed, not changed"));
+                }
                 (None, OpKind::Add) => MemberOp::Add(member_ids(op.value.as_ref().unwrap_or(&Value::Null))?),
                 (None, OpKind::Replace) => match &op.value {
                     None | Some(Value::Null) => MemberOp::Clear,

@@ -15,6 +15,7 @@ use crate::scim::auth::Tenant;
 use crate::scim::body;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::list::{self, ListQuery};
+use crate::scim::projection::Projection;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -36,9 +37,10 @@ fn render(state: &AppState, row: &users::UserRow) -> Value {
     resource::render(row.id, &row.resource, &row.employee, &state.base_url, row.version, row.created_at, row.updated_at)
 }
 
-/// The rendered user, projected by the request's `attributes`/`excludedAttributes` (RFC 7644 §3.9).
-fn render_for(state: &AppState, row: &users::UserRow, req: &HttpRequest) -> ScimResult<Value> {
-    Ok(ListQuery::of_request(req, state)?.projection().apply(render(state, row)))
+/// The projection a request asks for (RFC 7644 §3.9); parsed before any write, so a bad query string changes
+/// nothing.
+fn projection(state: &AppState, req: &HttpRequest) -> ScimResult<Projection> {
+    Ok(ListQuery::of_request(req, state)?.projection())
 }
 
 /// `userName eq "…"`: Okta's existence check before every create, worth a fast path.
@@ -91,11 +93,12 @@ async fn create(
     req: HttpRequest,
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
+    let projection = projection(&state, &req)?;
     let body = body::json_object(payload, state.body_limit).await?;
     let resource = resource::clean(body, None)?;
     let written = writes::create(&state.pool, &state.creates, &tenant, resource).await?;
     state.outbox_wake.notify_one();
-    let rendered = render_for(&state, &written.row, &req)?;
+    let rendered = projection.apply(render(&state, &written.row));
     let location = format!("{}/Users/{}", state.base_url, written.row.id);
     Ok(HttpResponse::Created()
         .content_type(crate::scim::CONTENT_TYPE)
@@ -114,7 +117,7 @@ async fn get(
     let row = users::find(&mut conn, tenant.connection_id, id, false)
         .await?
         .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
-    Ok(scim(StatusCode::OK, &render_for(&state, &row, &req)?))
+    Ok(scim(StatusCode::OK, &projection(&state, &req)?.apply(render(&state, &row))))
 }
 
 async fn replace(
@@ -125,12 +128,13 @@ async fn replace(
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
     let id = user_id(&id)?;
+    let projection = projection(&state, &req)?;
     let body = body::json_object(payload, state.body_limit).await?;
     let mut conn = state.pool.get().await?;
     // Replace semantics: the body is the whole new resource, except that `password` is never
     // cleared by omission (we do not store it at all).
     let written = writes::update(&mut conn, &tenant, id, |_| Ok(body)).await?;
-    updated(&state, written, &req)
+    updated(&state, written, &projection)
 }
 
 async fn patch(
@@ -141,20 +145,27 @@ async fn patch(
     payload: web::Payload,
 ) -> ScimResult<HttpResponse> {
     let id = user_id(&id)?;
+    let projection = projection(&state, &req)?;
     let body = body::json_object(payload, state.body_limit).await?;
     let ops = uapi_scim::patch::parse_request(&body)?;
     let mut conn = state.pool.get().await?;
-    let written =
-        writes::update(&mut conn, &tenant, id, |current| Ok(uapi_scim::patch::apply(current, &ops, &USER)?)).await?;
-    updated(&state, written, &req)
+    let change = |current: &Value| {
+        // The engine sees the user's `id` (not stored with the resource), so an `id` repeated in a value is
+        // accepted when it is this user's and refused with `mutability` otherwise.
+        let mut current = current.as_object().cloned().unwrap_or_default();
+        current.insert("id".into(), Value::String(id.to_string()));
+        Ok(uapi_scim::patch::apply(&Value::Object(current), &ops, &USER)?)
+    };
+    let written = writes::update(&mut conn, &tenant, id, change).await?;
+    updated(&state, written, &projection)
 }
 
 /// The 200 of a PUT or PATCH; the relay is woken only when the write produced an event.
-fn updated(state: &AppState, written: writes::Written, req: &HttpRequest) -> ScimResult<HttpResponse> {
+fn updated(state: &AppState, written: writes::Written, projection: &Projection) -> ScimResult<HttpResponse> {
     if written.emitted {
         state.outbox_wake.notify_one();
     }
-    Ok(scim(StatusCode::OK, &render_for(state, &written.row, req)?))
+    Ok(scim(StatusCode::OK, &projection.apply(render(state, &written.row))))
 }
 
 async fn delete(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {

@@ -205,7 +205,7 @@ async fn hostile_group_input_gets_scim_errors_and_leaves_no_trace() {
             eng_path.clone(),
             ops(json!([{ "op": "replace", "path": "members.display", "value": "x" }])),
             400,
-            Some("invalidPath"),
+            Some("mutability"),
         ),
         (
             "patch add unknown member",
@@ -237,7 +237,7 @@ async fn hostile_group_input_gets_scim_errors_and_leaves_no_trace() {
             eng_path.clone(),
             ops(json!([{ "op": "remove", "path": "displayName" }])),
             400,
-            Some("invalidValue"),
+            Some("mutability"),
         ),
         (
             "patch renames into a taken name",

@@ -10,5 +10,6 @@ mod okta_crud;
 mod okta_qa_groups;
 mod okta_qa_users;
 mod okta_spec;
+mod patch_rfc;
 mod throttling;
 mod users;

@@ -55,7 +55,12 @@ pub(super) fn filtered(
                 }
             }
         }
-        container.insert(key, Value::Array(elements));
+        // With no values left the attribute is unassigned (RFC 7644 §3.5.2.2).
+        if elements.is_empty() {
+            container.remove(&key);
+        } else {
+            container.insert(key, Value::Array(elements));
+        }
         return Ok(());
     }
     let Some(value) = to_write(kind, value, attr)? else {
@@ -73,7 +78,8 @@ pub(super) fn filtered(
         container.insert(key, Value::Array(elements));
         return Ok(());
     };
-    let targets = if hits.is_empty() {
+    let created = hits.is_empty();
+    let targets = if created {
         // Entra and Okta replace `emails[type eq "work"].value` on users that have no work email yet: create the
         // value the equality filter describes instead of failing with noTarget.
         let Some(element) = element_from(filter, schema, &parent) else {
@@ -84,9 +90,12 @@ pub(super) fn filtered(
     } else {
         hits
     };
+    // Replace swaps each matching value for the new one (RFC 7644 §3.5.2.3); add merges into it, as into a
+    // complex attribute (§3.5.2.1), and so does a value created from the filter.
+    let swap = kind == OpKind::Replace && !created;
     for &i in &targets {
         if let Some(Value::Object(map)) = elements.get_mut(i) {
-            write_element(map, sub, value.clone(), attr)?;
+            write_element(map, sub, value.clone(), attr, swap)?;
         }
         keep_one_primary(&mut elements, i);
     }
@@ -94,9 +103,13 @@ pub(super) fn filtered(
     Ok(())
 }
 
-fn write_element(map: &mut Object, sub: Option<&str>, value: Value, attr: &str) -> Result<(), ScimError> {
+fn write_element(map: &mut Object, sub: Option<&str>, value: Value, attr: &str, swap: bool) -> Result<(), ScimError> {
     match (sub, value) {
         (Some(sub), value) => set_coerced(map, sub, value),
+        (None, Value::Object(update)) if swap => {
+            map.clear();
+            merge(map, update)
+        }
         (None, Value::Object(update)) => merge(map, update),
         (None, other) => {
             let kind_of = json_kind(&other);

@@ -1,10 +1,12 @@
-//! Applies one operation to the attribute a PATCH path designates (RFC 7644 §3.5.2.1–3): read-only checks, simple
-//! and complex attributes, sub-attributes and whole multi-valued attributes; filtered paths go to `filtered`.
+//! Applies one operation to the attribute a PATCH path designates (RFC 7644 §3.5.2.1–3): simple and complex
+//! attributes, sub-attributes, whole multi-valued attributes and extensions, after `schema_rules` has checked the
+//! operation against the schema; filtered paths go to `filtered`.
 
 use super::OpKind;
+use super::schema_rules::{check_shape, read_only};
 use super::values::{
-    coerce, container, designates, invalid_path, invalid_value, keep_one_primary, key_for, merge, normalize_element,
-    remove_ci, same_element, set_coerced, unregister_schema,
+    coerce, container, designates, first_primary_only, invalid_path, invalid_value, keep_one_primary, key_for, merge,
+    normalize_element, prune_extension, remove_ci, same_element, set_coerced, unregister_schema,
 };
 use crate::error::{ScimError, ScimType};
 use crate::filter::AttrPath;
@@ -37,8 +39,11 @@ pub(super) fn apply_path(
         return extension(root, kind, urn, value, schema);
     }
     let core = attr.urn.as_deref().is_none_or(|urn| schema.is_core_urn(urn));
-    if core && read_only(root, kind, path, value, schema)? {
-        return Ok(());
+    if core {
+        check_shape(kind, path, value, schema)?;
+        if read_only(root, kind, path, value, schema)? {
+            return Ok(());
+        }
     }
     if kind != OpKind::Remove && value.is_none() {
         return Err(invalid_value(format!("{} requires a `value`", op_name(kind))));
@@ -50,12 +55,16 @@ pub(super) fn apply_path(
     let listed = core && schema.is_multi_valued(&attr.attr);
     match (&path.filter, &attr.sub, &path.sub_after_filter) {
         (Some(filter), None, sub) => {
-            super::filtered::filtered(container, kind, &attr.attr, filter, sub.as_deref(), value, schema)
+            super::filtered::filtered(container, kind, &attr.attr, filter, sub.as_deref(), value, schema)?
         }
-        (None, Some(sub), None) => sub_attr(container, kind, &attr.attr, sub, value, listed),
-        (None, None, None) => whole(container, kind, &attr.attr, value, listed),
-        _ => Err(invalid_path(format!("`{path}` is not a valid PATCH path"))),
+        (None, Some(sub), None) => sub_attr(container, kind, &attr.attr, sub, value, listed)?,
+        (None, None, None) => whole(container, kind, &attr.attr, value, listed)?,
+        _ => return Err(invalid_path(format!("`{path}` is not a valid PATCH path"))),
     }
+    if let Some(urn) = attr.urn.as_deref().filter(|_| !core) {
+        prune_extension(root, urn);
+    }
+    Ok(())
 }
 
 /// The known extension a path names as a whole: `urn:…:enterprise:2.0:User` parses as attribute `User` of
@@ -91,32 +100,9 @@ fn extension(
     let Some(target) = container(root, Some(urn), schema, true)? else {
         return Ok(());
     };
-    merge(target, update)
-}
-
-/// Handles read-only core attributes: `id` may only be "set" to its current value; `meta`, `schemas` and other
-/// read-only attributes (e.g. a user's `groups`, which Okta echoes back) are ignored. Returns true when handled.
-fn read_only(
-    root: &Object,
-    kind: OpKind,
-    path: &PatchPath,
-    value: Option<&Value>,
-    schema: &ResourceSchema,
-) -> Result<bool, ScimError> {
-    let name = &path.attr.attr;
-    if name.eq_ignore_ascii_case("id") {
-        let current = crate::eval::get_ci(root, "id").and_then(Value::as_str);
-        let same = kind != OpKind::Remove
-            && path.attr.sub.is_none()
-            && path.filter.is_none()
-            && current.is_some()
-            && value.and_then(Value::as_str) == current;
-        if same {
-            return Ok(true);
-        }
-        return Err(ScimError::new(ScimType::Mutability, "attribute `id` is read-only and cannot be changed"));
-    }
-    Ok(schema.is_read_only(name) || name.eq_ignore_ascii_case("schemas"))
+    merge(target, update)?;
+    prune_extension(root, urn);
+    Ok(())
 }
 
 /// Entra ID sends the enterprise `manager` as a bare id string; RFC 7643 §4.3 makes it a complex attribute.
@@ -256,7 +242,14 @@ fn sub_attr(
 ) -> Result<(), ScimError> {
     let key = key_for(container, attr);
     match container.get_mut(&key) {
-        Some(Value::Object(map)) => set_sub(map, kind, sub, value),
+        Some(Value::Object(map)) => {
+            set_sub(map, kind, sub, value)?;
+            // A complex attribute whose last sub-attribute went is unassigned (RFC 7644 §3.5.2.2).
+            if map.is_empty() {
+                container.remove(&key);
+            }
+            Ok(())
+        }
         Some(Value::Array(elements)) => {
             let mut touched = false;
             for element in elements.iter_mut() {
@@ -264,6 +257,10 @@ fn sub_attr(
                     set_sub(map, kind, sub, value.clone())?;
                     touched = true;
                 }
+            }
+            // `emails.primary: true` sets every value: only the first stays primary (RFC 7643 §2.4).
+            if sub.eq_ignore_ascii_case("primary") {
+                first_primary_only(elements);
             }
             if touched || kind == OpKind::Remove {
                 Ok(())

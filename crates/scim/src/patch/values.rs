@@ -16,6 +16,10 @@ pub(super) fn invalid_path(detail: impl Into<String>) -> ScimError {
     ScimError::new(ScimType::InvalidPath, detail)
 }
 
+pub(super) fn mutability(detail: impl Into<String>) -> ScimError {
+    ScimError::new(ScimType::Mutability, detail)
+}
+
 /// The existing key matching `name` case-insensitively, preferring an exact match.
 pub(super) fn find_key(map: &Map<String, Value>, name: &str) -> Option<String> {
     if map.contains_key(name) {
@@ -121,6 +125,18 @@ fn register_schema(root: &mut Map<String, Value>, urn: &str) {
     }
 }
 
+/// Drops the object of extension `urn` when it has no attributes left, and its `schemas` entry: an extension
+/// without attributes is unassigned.
+pub(super) fn prune_extension(root: &mut Map<String, Value>, urn: &str) {
+    let Some(key) = find_key(root, urn) else {
+        return;
+    };
+    if matches!(root.get(&key), Some(Value::Object(map)) if map.is_empty()) {
+        root.remove(&key);
+        unregister_schema(root, urn);
+    }
+}
+
 /// Drops an extension URN from the resource's `schemas` array once its object is gone.
 pub(super) fn unregister_schema(root: &mut Map<String, Value>, urn: &str) {
     let Some(key) = find_key(root, "schemas") else {
@@ -171,5 +187,12 @@ pub(super) fn keep_one_primary(elements: &mut [Value], keep: usize) {
             let key = key_for(map, "primary");
             map.insert(key, Value::Bool(false));
         }
+    }
+}
+
+/// Clears `primary` on every element but the first primary one.
+pub(super) fn first_primary_only(elements: &mut [Value]) {
+    if let Some(first) = elements.iter().position(is_primary) {
+        keep_one_primary(elements, first);
     }
 }
