@@ -66,20 +66,15 @@ pub fn ensure_schema(map: &mut Map<String, Value>, urn: &str) -> ScimResult<()> 
     Ok(())
 }
 
-/// `active: "True"` (Entra) becomes `true`; anything else non-boolean is refused. An absent or
-/// null `active` is stored as `true`, what it means here (Okta creates users active), so every
-/// user is served with its `active` (Okta's Spec Test requires it on whichever user it reads).
+/// `active: "True"` (Entra) becomes `true`; anything else non-boolean is refused.
 fn normalize_booleans(map: &mut Map<String, Value>) -> ScimResult<()> {
-    let Some((_, v)) = map.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("active")) else {
-        map.insert("active".into(), Value::Bool(true));
-        return Ok(());
-    };
-    match v {
-        Value::Bool(_) => {}
-        Value::Null => *v = Value::Bool(true),
-        Value::String(s) if s.eq_ignore_ascii_case("true") => *v = Value::Bool(true),
-        Value::String(s) if s.eq_ignore_ascii_case("false") => *v = Value::Bool(false),
-        other => return Err(invalid_value(format!("`active` must be a boolean, got {other}"))),
+    if let Some((_, v)) = map.iter_mut().find(|(k, _)| k.eq_ignore_ascii_case("active")) {
+        match v {
+            Value::Bool(_) | Value::Null => {}
+            Value::String(s) if s.eq_ignore_ascii_case("true") => *v = Value::Bool(true),
+            Value::String(s) if s.eq_ignore_ascii_case("false") => *v = Value::Bool(false),
+            other => return Err(invalid_value(format!("`active` must be a boolean, got {other}"))),
+        }
     }
     Ok(())
 }
@@ -250,15 +245,6 @@ mod tests {
         let clean = clean(body, None).expect("valid");
         assert!(clean.get("password").is_none() && clean.get("groups").is_none() && clean.get("meta").is_none());
         assert_eq!(clean["active"], json!(true));
-    }
-
-    #[test]
-    fn absent_or_null_active_is_stored_as_true() {
-        for body in [json!({ "userName": "a" }), json!({ "userName": "a", "active": null })] {
-            assert_eq!(clean(body, None).expect("valid")["active"], json!(true));
-        }
-        let kept = clean(json!({ "userName": "a", "Active": false }), None).expect("valid");
-        assert_eq!((kept.get("Active"), kept.get("active")), (Some(&json!(false)), None));
     }
 
     #[test]
