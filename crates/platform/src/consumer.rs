@@ -119,7 +119,12 @@ where
     H: Fn(Arc<Delivery>) -> F + Clone + Send + Sync + 'static,
     F: Future<Output = Result<(), HandleError>> + Send + 'static,
 {
-    broker.wait_connected(Duration::from_secs(3600)).await?;
+    // Stopping must not wait for a broker that may never come back (the supervisor stops with us):
+    // a service stopped before its first connection would otherwise hang here for the hour.
+    tokio::select! {
+        _ = stop.cancelled() => return Ok(()),
+        connected = broker.wait_connected(Duration::from_secs(3600)) => { connected?; }
+    }
     let channel = amqp::consumer_channel(broker, settings.prefetch).await?;
     amqp::declare_exchange(&channel, &settings.exchange).await?;
     let keys: Vec<&str> = settings.bindings.iter().map(String::as_str).collect();

@@ -233,3 +233,23 @@ async fn two_relays_on_one_outbox_publish_each_row_once() {
     uapi_test_support::delete_broker_objects(&exchange, &[]).await;
     uapi_test_support::delete_queue_with_dead_letters(&queue).await;
 }
+
+/// A consumer stopped before the broker ever connected returns at once (the supervisor stops with
+/// it, so waiting for a connection would wait for the hour-long bound).
+#[tokio::test]
+async fn a_consumer_that_never_connected_stops_when_told() {
+    use uapi_platform::consumer::{ConsumerSettings, consume_until};
+    let broker = Broker::new("amqp://guest:guest@127.0.0.1:1/%2f", "test");
+    let settings = ConsumerSettings {
+        exchange: unique_name("test.x"),
+        queue: unique_name("test.q"),
+        bindings: vec!["#".into()],
+        prefetch: 1,
+        concurrency: 1,
+    };
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(consume_until(broker, settings, |_| async { Ok(()) }, stop.clone()));
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    stop.cancel();
+    tokio::time::timeout(Duration::from_secs(10), task).await.expect("stops without a broker").expect("joins");
+}
