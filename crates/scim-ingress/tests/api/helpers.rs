@@ -112,6 +112,23 @@ impl TestApp {
         req.send().await.expect("request")
     }
 
+    /// Okta's assignment (okta-scim.md §1.2): the existence check, then the create when nothing
+    /// was found. Returns the user's id.
+    pub async fn okta_assign(&self, c: &Conn, body: &Value) -> String {
+        let lookup = okta_lookup(body["userName"].as_str().expect("userName"));
+        let res = self.okta(c, Method::GET, &lookup, None).await;
+        assert_eq!(res.status(), 200);
+        let found: Value = res.json().await.expect("json");
+        if let Some(id) = found["Resources"][0]["id"].as_str() {
+            return id.to_owned();
+        }
+        let res = self.okta(c, Method::POST, "/Users", Some(body)).await;
+        let status = res.status();
+        let created: Value = res.json().await.expect("json");
+        assert_eq!(status, 201, "{created}");
+        created["id"].as_str().expect("id").to_owned()
+    }
+
     /// Creates a user and returns its id.
     pub async fn user(&self, c: &Conn, user_name: &str) -> String {
         let body =
@@ -184,6 +201,19 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         self.stop.cancel();
     }
+}
+
+/// Okta's existence check before a create, encoded as Okta encodes it.
+pub fn okta_lookup(user_name: &str) -> String {
+    format!("/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100", user_name.replace('@', "%40"))
+}
+
+/// Okta's (de)activation: a path-less PATCH of `active` (okta-scim.md §1.5).
+pub fn set_active(active: bool) -> Value {
+    serde_json::json!({
+        "schemas": ["urn:ietf:params:scim:api:messages:2.0:PatchOp"],
+        "Operations": [{ "op": "replace", "value": { "active": active } }]
+    })
 }
 
 /// One event of the outbox: its type, version, changed fields and snapshot as contract JSON.

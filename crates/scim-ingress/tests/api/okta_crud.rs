@@ -6,10 +6,10 @@
 use reqwest::Method;
 use serde_json::{Value, json};
 
-use crate::helpers::{Conn, TestApp, spawn_app};
+use crate::groups::{patch, scim_json};
+use crate::helpers::{Conn, TestApp, okta_lookup, set_active, spawn_app};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
-const PATCH_OP: &str = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /// The suite's user: `Runscope###` names, title `Engineer`, phone `415.123.4567`.
 struct CrudUser {
@@ -46,26 +46,14 @@ impl CrudUser {
 }
 
 async fn ok(app: &TestApp, c: &Conn, method: Method, path: &str, body: Option<&Value>, status: u16) -> Value {
-    let res = app.okta(c, method, path, body).await;
-    let got = res.status().as_u16();
-    let json: Value = res.json().await.unwrap_or(Value::Null);
-    assert_eq!(got, status, "{json}");
-    json
+    scim_json(app.okta(c, method, path, body).await, status).await
 }
 
-fn lookup(user: &CrudUser) -> String {
-    format!("/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100", user.email.replace('@', "%40"))
-}
-
-/// Step 3, as our server sees it: the existence check, then the create. Returns the SCIM id.
+/// Step 3, as our server sees it: the existence check finds nothing, then the create.
 async fn assign(app: &TestApp, c: &Conn, user: &CrudUser) -> String {
-    assert_eq!(ok(app, c, Method::GET, &lookup(user), None, 200).await["totalResults"], 0);
-    let created = ok(app, c, Method::POST, "/Users", Some(&user.body(&user.first, true)), 201).await;
-    created["id"].as_str().expect("id").to_owned()
-}
-
-fn set_active(active: bool) -> Value {
-    json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "value": { "active": active } }] })
+    let id = app.okta_assign(c, &user.body(&user.first, true)).await;
+    assert_eq!(app.user_count().await, 1);
+    id
 }
 
 /// Okta deactivates or reactivates: `PATCH` for template apps, a `PUT` of the whole user for AIW.
@@ -110,8 +98,7 @@ async fn crud_05_06_update_first_name_is_read_back() {
     assert_eq!(ok(&app, &c, Method::GET, &path, None, 200).await["name"]["givenName"], updated);
     // Integrations with "Support PATCH for User" send the change as a PATCH instead.
     let again = format!("{updated}2");
-    let patch =
-        json!({ "schemas": [PATCH_OP], "Operations": [{ "op": "replace", "path": "name.givenName", "value": again }] });
+    let patch = patch(json!([{ "op": "replace", "path": "name.givenName", "value": again }]));
     ok(&app, &c, Method::PATCH, &path, Some(&patch), 200).await;
     assert_eq!(ok(&app, &c, Method::GET, &path, None, 200).await["name"]["givenName"], again);
     app.shutdown().await;
@@ -128,7 +115,7 @@ async fn crud_07_to_10_deactivate_then_reactivate_keeps_the_id() {
         push_active(&app, &c, &user, &id, false, aiw).await;
         assert_eq!(ok(&app, &c, Method::GET, &path, None, 200).await["active"], false, "aiw {aiw}");
         // Reactivation: Okta looks the user up again, finds the same id, and activates it.
-        let found = ok(&app, &c, Method::GET, &lookup(&user), None, 200).await;
+        let found = ok(&app, &c, Method::GET, &okta_lookup(&user.email), None, 200).await;
         assert_eq!(found["Resources"][0]["id"], id);
         push_active(&app, &c, &user, &id, true, aiw).await;
         let back = ok(&app, &c, Method::GET, &path, None, 200).await;

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 
 use crate::groups::{patch, scim_json};
-use crate::helpers::{Conn, TestApp, assert_scim_error, spawn_app};
+use crate::helpers::{Conn, TestApp, assert_scim_error, set_active, spawn_app};
 
 const USER: &str = "urn:ietf:params:scim:schemas:core:2.0:User";
 const ENTERPRISE: &str = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
@@ -20,24 +20,8 @@ fn okta_user(user_name: &str) -> Value {
     })
 }
 
-/// Okta's assignment: the existence check, then the create when nothing was found.
-async fn assign(app: &TestApp, c: &Conn, body: &Value) -> String {
-    let name = body["userName"].as_str().expect("userName");
-    let lookup = format!("/Users?filter=userName%20eq%20%22{}%22&startIndex=1&count=100", name.replace('@', "%40"));
-    let found = scim_json(app.okta(c, Method::GET, &lookup, None).await, 200).await;
-    if let Some(id) = found["Resources"][0]["id"].as_str() {
-        return id.to_owned();
-    }
-    let created = scim_json(app.okta(c, Method::POST, "/Users", Some(body)).await, 201).await;
-    created["id"].as_str().expect("id").to_owned()
-}
-
 async fn get(app: &TestApp, c: &Conn, id: &str) -> Value {
     scim_json(app.okta(c, Method::GET, &format!("/Users/{id}"), None).await, 200).await
-}
-
-fn active(value: bool) -> Value {
-    patch(json!([{ "op": "replace", "value": { "active": value } }]))
 }
 
 #[tokio::test]
@@ -60,7 +44,7 @@ async fn c9307_group_assignment_creates_every_member() {
     let c = app.connection().await;
     // Assigning a group to the app provisions each of its people, one assignment each.
     for i in 0..3 {
-        assign(&app, &c, &okta_user(&format!("member{i}@okta.local"))).await;
+        app.okta_assign(&c, &okta_user(&format!("member{i}@okta.local"))).await;
     }
     assert_eq!(app.user_count().await, 3);
     app.shutdown().await;
@@ -85,7 +69,7 @@ async fn c9334_user_with_all_attributes_keeps_every_one() {
     for (key, value) in extra.as_object().expect("object") {
         body[key] = value.clone();
     }
-    let id = assign(&app, &c, &body).await;
+    let id = app.okta_assign(&c, &body).await;
     let stored = get(&app, &c, &id).await;
     for (key, value) in extra.as_object().expect("object") {
         assert_eq!(&stored[key], value, "{key}");
@@ -99,12 +83,12 @@ async fn c9335_user_already_in_app_is_linked_not_duplicated() {
     let app = spawn_app().await;
     let c = app.connection().await;
     let body = okta_user("already@okta.local");
-    let first = assign(&app, &c, &body).await;
+    let first = app.okta_assign(&c, &body).await;
     // Okta's lookup finds the user (any case), links it and pushes its profile with a PUT.
     let mut update = okta_user("ALREADY@okta.local");
     update["userName"] = json!("already@okta.local");
     update["title"] = json!("Linked");
-    let linked = assign(&app, &c, &okta_user("ALREADY@OKTA.LOCAL")).await;
+    let linked = app.okta_assign(&c, &okta_user("ALREADY@OKTA.LOCAL")).await;
     assert_eq!(linked, first);
     scim_json(app.okta(&c, Method::PUT, &format!("/Users/{first}"), Some(&update)).await, 200).await;
     assert_eq!(get(&app, &c, &first).await["title"], "Linked");
@@ -116,7 +100,7 @@ async fn c9335_user_already_in_app_is_linked_not_duplicated() {
 async fn c9336_user_names_are_unique() {
     let app = spawn_app().await;
     let c = app.connection().await;
-    assign(&app, &c, &okta_user("unique@okta.local")).await;
+    app.okta_assign(&c, &okta_user("unique@okta.local")).await;
     let res = app.okta(&c, Method::POST, "/Users", Some(&okta_user("Unique@Okta.Local"))).await;
     assert_scim_error(res, 409, Some("uniqueness")).await;
     assert_eq!(app.user_count().await, 1);
@@ -127,7 +111,7 @@ async fn c9336_user_names_are_unique() {
 async fn c9291_c9310_attribute_updates_by_put_and_patch() {
     let app = spawn_app().await;
     let c = app.connection().await;
-    let id = assign(&app, &c, &okta_user("update@okta.local")).await;
+    let id = app.okta_assign(&c, &okta_user("update@okta.local")).await;
     let path = format!("/Users/{id}");
     let mut put = get(&app, &c, &id).await;
     put["title"] = json!("Director");
@@ -143,7 +127,7 @@ async fn c9291_c9310_attribute_updates_by_put_and_patch() {
 async fn c9337_empty_values_are_pushed_without_errors() {
     let app = spawn_app().await;
     let c = app.connection().await;
-    let id = assign(&app, &c, &okta_user("empty@okta.local")).await;
+    let id = app.okta_assign(&c, &okta_user("empty@okta.local")).await;
     let mut put = okta_user("empty@okta.local");
     for (key, value) in
         [("title", json!("")), ("nickName", Value::Null), ("phoneNumbers", json!([])), ("locale", json!(""))]
@@ -166,11 +150,11 @@ async fn c9292_c9294_c9311_deactivate_unassign_and_group_unassign_are_patches() 
     // and a repeat (Okta retries) is a 200 that changes nothing.
     let mut ids = Vec::new();
     for i in 0..4 {
-        ids.push(assign(&app, &c, &okta_user(&format!("off{i}@okta.local"))).await);
+        ids.push(app.okta_assign(&c, &okta_user(&format!("off{i}@okta.local"))).await);
     }
     for id in &ids {
         for _ in 0..2 {
-            let res = app.okta(&c, Method::PATCH, &format!("/Users/{id}"), Some(&active(false))).await;
+            let res = app.okta(&c, Method::PATCH, &format!("/Users/{id}"), Some(&set_active(false))).await;
             assert_eq!(scim_json(res, 200).await["active"], false);
         }
     }
@@ -183,10 +167,10 @@ async fn c9292_c9294_c9311_deactivate_unassign_and_group_unassign_are_patches() 
 async fn c9293_c9300_reactivate_keeps_id_and_attributes() {
     let app = spawn_app().await;
     let c = app.connection().await;
-    let id = assign(&app, &c, &okta_user("back@okta.local")).await;
+    let id = app.okta_assign(&c, &okta_user("back@okta.local")).await;
     let before = get(&app, &c, &id).await;
     for value in [false, true] {
-        scim_json(app.okta(&c, Method::PATCH, &format!("/Users/{id}"), Some(&active(value))).await, 200).await;
+        scim_json(app.okta(&c, Method::PATCH, &format!("/Users/{id}"), Some(&set_active(value))).await, 200).await;
     }
     let after = get(&app, &c, &id).await;
     for key in ["id", "userName", "name", "emails", "externalId", "active"] {
@@ -199,7 +183,7 @@ async fn c9293_c9300_reactivate_keeps_id_and_attributes() {
 async fn c9301_c9302_passwords_are_accepted_and_never_kept() {
     let app = spawn_app().await;
     let c = app.connection().await;
-    let id = assign(&app, &c, &okta_user("pw@okta.local")).await;
+    let id = app.okta_assign(&c, &okta_user("pw@okta.local")).await;
     let body = patch(json!([{ "op": "replace", "path": "password", "value": "n3w-Secret" }]));
     let patched = scim_json(app.okta(&c, Method::PATCH, &format!("/Users/{id}"), Some(&body)).await, 200).await;
     assert!(patched.get("password").is_none());
@@ -217,7 +201,7 @@ async fn c9303_c9304_c9305_import_pages_through_every_user_then_updates_one() {
     let c = app.connection().await;
     let mut ids = Vec::new();
     for i in 0..5 {
-        ids.push(assign(&app, &c, &okta_user(&format!("import{i}@okta.local"))).await);
+        ids.push(app.okta_assign(&c, &okta_user(&format!("import{i}@okta.local"))).await);
     }
     let mut seen = Vec::new();
     let mut start = 1;
