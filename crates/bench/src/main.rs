@@ -29,7 +29,8 @@ struct Args {
     /// Write rate of the end-to-end latency run.
     #[arg(long, default_value_t = 1000)]
     rate: u64,
-    /// Skip the throughput runs and measure only the end-to-end latency (at `--rate`).
+    /// Skip the throughput runs and measure only the end-to-end latency (at `--rate`); with
+    /// `--webhooks-only`, only the SCIM 201 → webhook latency.
     #[arg(long)]
     latency_only: bool,
     /// webhook-dispatcher's API (its `api` role); with it, the webhook figures are measured too.
@@ -73,7 +74,7 @@ async fn main() -> anyhow::Result<()> {
     });
     if args.webhooks_only {
         let spec = spec.ok_or_else(|| anyhow::anyhow!("--webhooks-only needs --dispatcher"))?;
-        return webhooks::run(&client, &target, &spec, args.rate, secs).await;
+        return webhooks::run(&client, &target, &spec, args.rate, secs, args.latency_only).await;
     }
     if args.scale_only {
         return scale(&client, &target, &args).await;
@@ -111,7 +112,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     if let Some(spec) = spec {
-        webhooks::run(&client, &target, &spec, args.rate, secs).await?;
+        webhooks::run(&client, &target, &spec, args.rate, secs, false).await?;
     }
     // Last: their users' events would otherwise be the backlog of the runs above.
     scale(&client, &target, &args).await

@@ -110,15 +110,28 @@ pub async fn run(
     spec: &WorkerSpec,
     rate: u64,
     secs: Duration,
+    latency_only: bool,
 ) -> anyhow::Result<()> {
     let (sink, sink_url) = Sink::start()?;
     // A worker that starts and stops declares the dispatcher's queue, so the backlogs land in it.
     Workers::start(1, spec).await?.stop().await;
     subscribe(client, spec, target, &sink_url).await?;
+    if !latency_only {
+        throughput(client, target, spec, &sink).await?;
+    }
 
+    let running = Workers::start(1, spec).await?;
+    let e2e = latency(client, target, &sink, rate, secs).await;
+    running.stop().await;
+    report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker"), &e2e);
+    Ok(())
+}
+
+/// Deliveries/s with one and two workers, then with a dead endpoint subscribed beside the sink.
+async fn throughput(client: &reqwest::Client, target: &Target, spec: &WorkerSpec, sink: &Sink) -> anyhow::Result<()> {
     let mut healthy_one = 0.0;
     for workers in [1, 2] {
-        let (per_sec, arrived, n) = drain_with(client, target, spec, &sink, workers, &format!("wh{workers}")).await?;
+        let (per_sec, arrived, n) = drain_with(client, target, spec, sink, workers, &format!("wh{workers}")).await?;
         if workers == 1 {
             healthy_one = per_sec;
         }
@@ -128,17 +141,12 @@ pub async fn run(
     }
 
     let dead = subscribe(client, spec, target, &sink::dead_endpoint()?).await?;
-    let (per_sec, arrived, n) = drain_with(client, target, spec, &sink, 1, "whdead").await?;
+    let (per_sec, arrived, n) = drain_with(client, target, spec, sink, 1, "whdead").await?;
     unsubscribe(client, spec, target, &dead).await?;
     let loss = if healthy_one > 0.0 { 100.0 * (1.0 - per_sec / healthy_one) } else { 0.0 };
     println!(
         "webhook deliveries to a healthy sink beside a dead endpoint, 1 worker\n  {arrived} of {n} delivered → {per_sec:.0}/s ({loss:.1} % below the run without it)"
     );
-
-    let running = Workers::start(1, spec).await?;
-    let e2e = latency(client, target, &sink, rate, secs).await;
-    running.stop().await;
-    report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker"), &e2e);
     Ok(())
 }
 
