@@ -159,6 +159,9 @@ impl AmqpSettings {
 pub struct OutboxSettings {
     /// Events claimed and published per relay round (their confirms are awaited together).
     pub batch_size: i64,
+    /// Relay rounds awaiting their confirms at once (the next round claims and publishes while
+    /// earlier ones wait).
+    pub rounds_in_flight: usize,
     /// How often the relay looks for events written by other replicas.
     pub poll_interval_ms: u64,
 }
@@ -168,6 +171,9 @@ impl OutboxSettings {
         if self.batch_size < 1 {
             return Err(ConfigError::invalid("outbox.batch_size", "must be positive"));
         }
+        if self.rounds_in_flight == 0 {
+            return Err(ConfigError::invalid("outbox.rounds_in_flight", "must be positive"));
+        }
         Ok(())
     }
 
@@ -176,6 +182,7 @@ impl OutboxSettings {
         crate::outbox::RelaySettings {
             exchange: exchange.to_owned(),
             batch_size: self.batch_size,
+            rounds_in_flight: self.rounds_in_flight,
             poll_interval: std::time::Duration::from_millis(self.poll_interval_ms),
             mailboxes,
         }

@@ -134,6 +134,9 @@ pub struct RelaySettings {
     pub exchange: String,
     /// Rows claimed and published per round; their confirms are awaited together (pipelining).
     pub batch_size: i64,
+    /// Rounds awaiting their confirms at once: the next round claims (SKIP LOCKED) and publishes
+    /// while earlier ones wait, so an event committed mid-round need not wait for the round's end.
+    pub rounds_in_flight: usize,
     /// How often to look for rows written by other replicas when nothing woke the relay.
     pub poll_interval: Duration,
     /// Queues of known consumers to declare (idempotently, with the consumer's own arguments)
@@ -144,6 +147,12 @@ pub struct RelaySettings {
 
 /// Publishes the outbox until `stop`. `wake` is notified by writers after they commit, so an event
 /// leaves within milliseconds instead of waiting for the next poll.
+///
+/// Rounds overlap: once a round has queued its publishes, the next one may claim the following
+/// rows and queue them behind on the same channel, up to `rounds_in_flight` awaiting confirms. The
+/// channel keeps publish order, so rows still reach the broker in id order; after a failed round
+/// every round in flight is awaited before rows are claimed again, so the retry starts from the
+/// lowest unpublished id.
 pub async fn relay_until(
     pool: PgPool,
     broker: Arc<Broker>,
@@ -151,146 +160,216 @@ pub async fn relay_until(
     wake: Arc<Notify>,
     stop: CancellationToken,
 ) {
-    let mut publisher: Option<Publisher> = None;
+    let settings = Arc::new(settings);
+    let in_flight = settings.rounds_in_flight.max(1);
+    let mut publisher: Option<Arc<Publisher>> = None;
+    let mut rounds = tokio::task::JoinSet::new();
     let mut backoff = Duration::from_millis(50);
-    loop {
-        if stop.is_cancelled() {
-            break;
+    while !stop.is_cancelled() {
+        let mut failure = None;
+        if rounds.len() < in_flight {
+            match start_round(&pool, &broker, &settings, &mut publisher, &mut rounds).await {
+                // More rows are likely waiting: claim them while this round awaits its confirms.
+                Ok(n) if n as i64 == settings.batch_size => continue,
+                Ok(_) => {}
+                Err(e) => failure = Some(e),
+            }
         }
-        let outcome = relay_once(&pool, &broker, &settings, &mut publisher).await;
-        let wait = match outcome {
-            Ok(n) if n as i64 == settings.batch_size => {
-                backoff = Duration::from_millis(50);
-                continue; // more rows are likely waiting
-            }
-            Ok(_) => {
-                backoff = Duration::from_millis(50);
-                settings.poll_interval
-            }
-            Err(e) => {
-                // The broker supervisor already reports an unreachable broker; don't repeat it here.
-                if e.downcast_ref::<crate::amqp::AmqpError>()
-                    .is_some_and(|e| matches!(e, crate::amqp::AmqpError::NotConnected))
-                {
-                    tracing::debug!("outbox relay waiting for RabbitMQ");
-                } else {
-                    tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
-                }
-                publisher = None;
-                let wait = backoff;
-                backoff = (backoff * 2).min(Duration::from_secs(5));
-                wait
-            }
-        };
+        if failure.is_none() {
+            backoff = Duration::from_millis(50);
+            let finished = tokio::select! {
+                _ = stop.cancelled() => break,
+                // Let the writes committing right now join the next round: one transaction and
+                // one pipelined burst of confirms for many events, instead of one each.
+                _ = wake.notified() => { tokio::time::sleep(COALESCE).await; None }
+                _ = tokio::time::sleep(settings.poll_interval) => None,
+                Some(done) = rounds.join_next(), if rounds.len() >= in_flight => Some(done),
+            };
+            failure = finished.and_then(round_failure);
+        }
+        // Reap rounds that already ended, so a failure among them is seen now.
+        while let Some(done) = rounds.try_join_next() {
+            failure = failure.or(round_failure(done));
+        }
+        let Some(e) = failure else { continue };
+        // The broker supervisor already reports an unreachable broker; don't repeat it here.
+        if e.downcast_ref::<crate::amqp::AmqpError>().is_some_and(|e| matches!(e, crate::amqp::AmqpError::NotConnected))
+        {
+            tracing::debug!("outbox relay waiting for RabbitMQ");
+        } else {
+            tracing::warn!(error = %e, retry_in_ms = backoff.as_millis() as u64, "outbox relay round failed");
+        }
+        // Every round in flight ends (published or rolled back) before rows are claimed again.
+        while rounds.join_next().await.is_some() {}
+        publisher = None;
         tokio::select! {
             _ = stop.cancelled() => break,
-            // Let the writes committing right now join this round: one transaction and one
-            // pipelined burst of confirms for many events, instead of one each.
-            _ = wake.notified() => tokio::time::sleep(COALESCE).await,
-            _ = tokio::time::sleep(wait) => {}
+            _ = tokio::time::sleep(backoff) => {}
         }
+        backoff = (backoff * 2).min(Duration::from_secs(5));
     }
-    if let Some(p) = publisher {
+    while rounds.join_next().await.is_some() {}
+    if let Some(p) = publisher.and_then(|p| Arc::try_unwrap(p).ok()) {
         p.close().await;
     }
 }
 
-/// Claims up to one batch, publishes it in order and deletes what the broker confirmed.
-/// Returns how many rows were published.
-pub async fn relay_once(
+type RoundResult = anyhow::Result<usize>;
+
+/// The error of a round that ended, if it failed (a panicked round counts as failed).
+fn round_failure(done: Result<RoundResult, tokio::task::JoinError>) -> Option<anyhow::Error> {
+    match done {
+        Ok(Ok(_)) => None,
+        Ok(Err(e)) => Some(e),
+        Err(e) => Some(anyhow::anyhow!("outbox relay round ended abnormally: {e}")),
+    }
+}
+
+/// Starts a round in `rounds` and returns once it has queued its publishes: how many rows it
+/// claimed. A round that ends before queuing anything (nothing to claim, or an error) is awaited
+/// here, so its outcome is this call's.
+async fn start_round(
     pool: &PgPool,
     broker: &Broker,
-    settings: &RelaySettings,
-    publisher: &mut Option<Publisher>,
-) -> anyhow::Result<usize> {
+    settings: &Arc<RelaySettings>,
+    publisher: &mut Option<Arc<Publisher>>,
+    rounds: &mut tokio::task::JoinSet<RoundResult>,
+) -> RoundResult {
     if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
-        let opened = Publisher::open(broker, &settings.exchange).await?;
-        let channel = broker.channel().await?;
-        for (queue, keys) in &settings.mailboxes {
-            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-            crate::amqp::declare_queue(&channel, &settings.exchange, queue, &keys).await?;
-        }
-        let _ = crate::amqp::timed(channel.close(200, "topology declared".into())).await;
-        *publisher = Some(opened);
+        // A replaced channel must not publish behind rounds still waiting on the old one.
+        while rounds.join_next().await.is_some() {}
+        *publisher = Some(Arc::new(open_publisher(broker, settings).await?));
     }
-    let Some(publisher) = publisher.as_ref() else {
+    let Some(publisher) = publisher.clone() else {
         return Ok(0);
     };
-    let mut conn = pool.get().await?;
-    let batch = settings.batch_size;
-    conn.transaction::<usize, anyhow::Error, _>(async |conn| {
-        {
-            // SKIP LOCKED: a second replica takes the next rows instead of publishing these again.
-            use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
-            // Losing this transaction's commit in a crash only republishes its rows, which
-            // consumers deduplicate: it need not wait for the WAL flush. Pipelined with the claim.
-            let shared: &diesel_async::AsyncPgConnection = conn;
-            let (mut c1, mut c2) = (shared, shared);
-            let (relaxed, claimed) = futures_util::join!(
-                diesel::sql_query("SET LOCAL synchronous_commit = off").execute(&mut c1),
-                outbox::table
-                    .select(Row::as_select())
-                    .order(outbox::id.asc())
-                    .limit(batch)
-                    .for_update()
-                    .skip_locked()
-                    .load::<Row>(&mut c2)
-            );
-            relaxed?;
-            let rows = claimed?;
-            if rows.is_empty() {
-                return Ok(0);
-            }
-            let message_ids: Vec<String> = rows.iter().map(|r| r.message_id.to_string()).collect();
-            // All frames are queued at once (each publish takes its confirm sequence number and
-            // queues its frames on its first poll, which join_all does in order), instead of
-            // waiting for the connection's I/O loop to write each message before the next.
-            let sends = rows.iter().zip(&message_ids).map(|(row, message_id)| {
-                let mut headers = FieldTable::default();
-                if let Some(tp) = &row.traceparent {
-                    headers.insert("traceparent".into(), AMQPValue::LongString(tp.as_str().into()));
-                }
-                publisher.send(Outgoing {
-                    routing_key: &row.routing_key,
-                    type_name: &row.type_name,
-                    message_id,
-                    content_type: CONTENT_TYPE,
-                    body: &row.payload,
-                    headers,
-                })
-            });
-            let pending = futures_util::future::join_all(sends).await.into_iter().collect::<Result<Vec<_>, _>>()?;
-            // Confirms arrive in publish order; stop at the first failure so order is kept.
-            let mut confirmed = Vec::with_capacity(rows.len());
-            let mut failure = None;
-            for (row, p) in rows.iter().zip(pending) {
-                // A broker that vanished without closing the socket must not hold the rows' locks forever.
-                let confirmed_in_time = tokio::time::timeout(CONFIRM_TIMEOUT, p.confirmed())
-                    .await
-                    .unwrap_or(Err(crate::amqp::AmqpError::NotConnected));
-                match confirmed_in_time {
-                    Ok(()) if failure.is_none() => confirmed.push(row.id),
-                    Ok(()) => {}
-                    Err(e) => {
-                        failure.get_or_insert(e);
+    let (queued_tx, queued_rx) = tokio::sync::oneshot::channel();
+    let handle = rounds.spawn(relay_round(pool.clone(), publisher, settings.clone(), queued_tx));
+    match queued_rx.await {
+        Ok(n) => Ok(n),
+        // The round ended without queuing anything; it is the JoinSet's most recent task.
+        Err(_) => {
+            let id = handle.id();
+            loop {
+                match rounds.join_next_with_id().await {
+                    Some(Ok((done, result))) if done == id => return result,
+                    Some(Err(e)) if e.id() == id => {
+                        return Err(anyhow::anyhow!("outbox relay round ended abnormally: {e}"));
                     }
+                    Some(other) => {
+                        if let Some(e) = round_failure(other.map(|(_, r)| r)) {
+                            return Err(e);
+                        }
+                    }
+                    None => return Ok(0),
                 }
-            }
-            if !confirmed.is_empty() {
-                diesel::delete(outbox::table.filter(outbox::id.eq_any(&confirmed))).execute(conn).await?;
-            }
-            match failure {
-                // Keep what was confirmed; the rest is retried next round (at-least-once).
-                Some(e) if confirmed.is_empty() => Err(e.into()),
-                Some(e) => {
-                    tracing::warn!(error = %e, "outbox batch partly published; retrying the rest");
-                    Ok(confirmed.len())
-                }
-                None => Ok(confirmed.len()),
             }
         }
-    })
-    .await
+    }
+}
+
+/// A confirm-mode channel on the exchange, with the known consumers' queues declared.
+async fn open_publisher(broker: &Broker, settings: &RelaySettings) -> anyhow::Result<Publisher> {
+    let opened = Publisher::open(broker, &settings.exchange).await?;
+    let channel = broker.channel().await?;
+    for (queue, keys) in &settings.mailboxes {
+        let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+        crate::amqp::declare_queue(&channel, &settings.exchange, queue, &keys).await?;
+    }
+    let _ = crate::amqp::timed(channel.close(200, "topology declared".into())).await;
+    Ok(opened)
+}
+
+/// One round: claims up to one batch, publishes it in order (telling `queued` how many rows once
+/// every publish is queued) and deletes what the broker confirmed. Returns how many rows were
+/// published.
+async fn relay_round(
+    pool: PgPool,
+    publisher: Arc<Publisher>,
+    settings: Arc<RelaySettings>,
+    queued: tokio::sync::oneshot::Sender<usize>,
+) -> RoundResult {
+    let mut conn = pool.get().await?;
+    let batch = settings.batch_size;
+    let (published, failure) = conn
+        .transaction::<_, anyhow::Error, _>(async |conn| {
+            {
+                // SKIP LOCKED: a round in flight, or a second replica, holds its rows; this round
+                // takes the next ones instead of publishing those again.
+                use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+                // Losing this transaction's commit in a crash only republishes its rows, which
+                // consumers deduplicate: it need not wait for the WAL flush. Pipelined with the claim.
+                let shared: &diesel_async::AsyncPgConnection = conn;
+                let (mut c1, mut c2) = (shared, shared);
+                let (relaxed, claimed) = futures_util::join!(
+                    diesel::sql_query("SET LOCAL synchronous_commit = off").execute(&mut c1),
+                    outbox::table
+                        .select(Row::as_select())
+                        .order(outbox::id.asc())
+                        .limit(batch)
+                        .for_update()
+                        .skip_locked()
+                        .load::<Row>(&mut c2)
+                );
+                relaxed?;
+                let rows = claimed?;
+                if rows.is_empty() {
+                    return Ok((0, None));
+                }
+                let message_ids: Vec<String> = rows.iter().map(|r| r.message_id.to_string()).collect();
+                // All frames are queued at once (each publish takes its confirm sequence number and
+                // queues its frames on its first poll, which join_all does in order), instead of
+                // waiting for the connection's I/O loop to write each message before the next.
+                let sends = rows.iter().zip(&message_ids).map(|(row, message_id)| {
+                    let mut headers = FieldTable::default();
+                    if let Some(tp) = &row.traceparent {
+                        headers.insert("traceparent".into(), AMQPValue::LongString(tp.as_str().into()));
+                    }
+                    publisher.send(Outgoing {
+                        routing_key: &row.routing_key,
+                        type_name: &row.type_name,
+                        message_id,
+                        content_type: CONTENT_TYPE,
+                        body: &row.payload,
+                        headers,
+                    })
+                });
+                let pending = futures_util::future::join_all(sends).await.into_iter().collect::<Result<Vec<_>, _>>()?;
+                let _ = queued.send(rows.len());
+                // Confirms arrive in publish order; stop at the first failure so order is kept.
+                let mut confirmed = Vec::with_capacity(rows.len());
+                let mut failure = None;
+                for (row, p) in rows.iter().zip(pending) {
+                    // A broker that vanished without closing the socket must not hold the rows' locks forever.
+                    let confirmed_in_time = tokio::time::timeout(CONFIRM_TIMEOUT, p.confirmed())
+                        .await
+                        .unwrap_or(Err(crate::amqp::AmqpError::NotConnected));
+                    match confirmed_in_time {
+                        Ok(()) if failure.is_none() => confirmed.push(row.id),
+                        Ok(()) => {}
+                        Err(e) => {
+                            failure.get_or_insert(e);
+                        }
+                    }
+                }
+                if !confirmed.is_empty() {
+                    diesel::delete(outbox::table.filter(outbox::id.eq_any(&confirmed))).execute(conn).await?;
+                }
+                match failure {
+                    Some(e) if confirmed.is_empty() => Err(e.into()),
+                    // Commit the deletes of what was confirmed; the rest is retried (at-least-once).
+                    outcome => Ok((confirmed.len(), outcome)),
+                }
+            }
+        })
+        .await?;
+    match failure {
+        Some(e) => {
+            tracing::debug!(error = %e, published, "outbox batch partly published; retrying the rest");
+            Err(e.into())
+        }
+        None => Ok(published),
+    }
 }
 
 /// Every outbox message is a protobuf event.

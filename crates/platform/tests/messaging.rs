@@ -104,6 +104,7 @@ async fn outbox_survives_a_broker_outage_and_keeps_order() {
         RelaySettings {
             exchange: exchange.clone(),
             batch_size: 16,
+            rounds_in_flight: 4,
             poll_interval: Duration::from_millis(100),
             mailboxes: vec![(queue.clone(), vec!["item.#".into()])],
         },
@@ -195,6 +196,7 @@ async fn two_relays_on_one_outbox_publish_each_row_once() {
             RelaySettings {
                 exchange: exchange.clone(),
                 batch_size: 8,
+                rounds_in_flight: 4,
                 poll_interval: Duration::from_millis(5),
                 mailboxes: vec![(queue.clone(), vec!["item.#".into()])],
             },
