@@ -183,12 +183,12 @@ pub async fn relay_until(
                 // one pipelined burst of confirms for many events, instead of one each.
                 _ = wake.notified() => { tokio::time::sleep(COALESCE).await; None }
                 _ = tokio::time::sleep(settings.poll_interval) => None,
-                Some(done) = rounds.join_next(), if rounds.len() >= in_flight => Some(done),
+                Some(done) = rounds.join_next_with_id(), if rounds.len() >= in_flight => Some(done),
             };
             failure = finished.and_then(round_failure);
         }
         // Reap rounds that already ended, so a failure among them is seen now.
-        while let Some(done) = rounds.try_join_next() {
+        while let Some(done) = rounds.try_join_next_with_id() {
             failure = failure.or(round_failure(done));
         }
         let Some(e) = failure else { continue };
@@ -216,13 +216,16 @@ pub async fn relay_until(
 
 type RoundResult = anyhow::Result<usize>;
 
-/// The error of a round that ended, if it failed (a panicked round counts as failed).
-fn round_failure(done: Result<RoundResult, tokio::task::JoinError>) -> Option<anyhow::Error> {
-    match done {
-        Ok(Ok(_)) => None,
-        Ok(Err(e)) => Some(e),
-        Err(e) => Some(anyhow::anyhow!("outbox relay round ended abnormally: {e}")),
-    }
+/// The outcome of a round that ended, by its task id (a panicked round counts as failed).
+fn round_outcome(
+    done: Result<(tokio::task::Id, RoundResult), tokio::task::JoinError>,
+) -> (tokio::task::Id, RoundResult) {
+    done.unwrap_or_else(|e| (e.id(), Err(anyhow::anyhow!("outbox relay round ended abnormally: {e}"))))
+}
+
+/// The error of a round that ended, if it failed.
+fn round_failure(done: Result<(tokio::task::Id, RoundResult), tokio::task::JoinError>) -> Option<anyhow::Error> {
+    round_outcome(done).1.err()
 }
 
 /// Starts a round in `rounds` and returns once it has queued its publishes: how many rows it
@@ -235,37 +238,27 @@ async fn start_round(
     publisher: &mut Option<Arc<Publisher>>,
     rounds: &mut tokio::task::JoinSet<RoundResult>,
 ) -> RoundResult {
-    if publisher.as_ref().is_none_or(|p| !p.is_usable()) {
-        // A replaced channel must not publish behind rounds still waiting on the old one.
-        while rounds.join_next().await.is_some() {}
-        *publisher = Some(Arc::new(open_publisher(broker, settings).await?));
-    }
-    let Some(publisher) = publisher.clone() else {
-        return Ok(0);
+    let publisher = match publisher {
+        Some(p) if p.is_usable() => p.clone(),
+        _ => {
+            // A replaced channel must not publish behind rounds still waiting on the old one.
+            while rounds.join_next().await.is_some() {}
+            publisher.insert(Arc::new(open_publisher(broker, settings).await?)).clone()
+        }
     };
     let (queued_tx, queued_rx) = tokio::sync::oneshot::channel();
-    let handle = rounds.spawn(relay_round(pool.clone(), publisher, settings.clone(), queued_tx));
-    match queued_rx.await {
-        Ok(n) => Ok(n),
-        // The round ended without queuing anything; it is the JoinSet's most recent task.
-        Err(_) => {
-            let id = handle.id();
-            loop {
-                match rounds.join_next_with_id().await {
-                    Some(Ok((done, result))) if done == id => return result,
-                    Some(Err(e)) if e.id() == id => {
-                        return Err(anyhow::anyhow!("outbox relay round ended abnormally: {e}"));
-                    }
-                    Some(other) => {
-                        if let Some(e) = round_failure(other.map(|(_, r)| r)) {
-                            return Err(e);
-                        }
-                    }
-                    None => return Ok(0),
-                }
-            }
+    let id = rounds.spawn(relay_round(pool.clone(), publisher, settings.clone(), queued_tx)).id();
+    if let Ok(n) = queued_rx.await {
+        return Ok(n);
+    }
+    // The round ended without queuing anything: wait for it, failing on any earlier round's error.
+    while let Some(done) = rounds.join_next_with_id().await {
+        let (done, result) = round_outcome(done);
+        if done == id || result.is_err() {
+            return result;
         }
     }
+    Ok(0)
 }
 
 /// A confirm-mode channel on the exchange, with the known consumers' queues declared.
