@@ -101,6 +101,9 @@ pub struct WebhookSettings {
     pub breaker_failures: u32,
     /// How long an open breaker waits before a trial attempt.
     pub breaker_cooldown_ms: u64,
+    /// Deliveries held back for a subscription that cannot take them become deliveries after this
+    /// long at the latest, whatever its state (a worker that held them may be gone).
+    pub hold_max_secs: u64,
     /// Finished deliveries (and their attempts) are deleted after this many days.
     pub retention_days: u32,
 }
@@ -203,6 +206,9 @@ impl Validate for Settings {
         if w.retention_days == 0 {
             return Err(ConfigError::invalid("webhooks.retention_days", "must be positive"));
         }
+        if w.hold_max_secs == 0 {
+            return Err(ConfigError::invalid("webhooks.hold_max_secs", "must be positive"));
+        }
         if w.breaker_failures == 0 {
             return Err(ConfigError::invalid("webhooks.breaker_failures", "must be positive"));
         }
@@ -211,10 +217,11 @@ impl Validate for Settings {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn env(pairs: &[(&str, &str)]) -> Sources {
+    /// Settings sources with `pairs` and a fresh verifying key (the one value with no default).
+    pub(crate) fn env(pairs: &[(&str, &str)]) -> Sources {
         let mut map: std::collections::HashMap<String, String> =
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let (_, verifying) = uapi_platform::auth::generate_keypair();

@@ -189,10 +189,11 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
         })
         .collect();
     let started = std::time::Instant::now();
-    let created = fanout::fan_out(&mut conn, &batch, limits.claim(dispatcher.settings().lease()))
+    let created = fanout::fan_out(&mut conn, &batch, limits.claim(dispatcher.settings().lease()), limits.holding())
         .await
         .map_err(HandleError::from_query)?;
     drop(conn);
+    dispatcher.note_held(limits.holding());
     tracing::debug!(
         events = batch.len(),
         created = created.len(),

@@ -100,12 +100,15 @@ pub struct DeliveryRow {
 }
 
 /// Up to `page.limit + 1` deliveries of `subscription` after the cursor, with their attempts.
+/// Its held deliveries become deliveries first, so the log shows every event it was sent or is
+/// owed.
 pub async fn list(
     conn: &mut AsyncPgConnection,
     subscription: Uuid,
     status: Option<&str>,
     page: Page,
 ) -> QueryResult<Vec<(DeliveryRow, Vec<Attempt>)>> {
+    super::held::release(conn, &[subscription], None).await?;
     let mut q = deliveries::table
         .filter(deliveries::subscription_id.eq(subscription))
         .select(DeliveryRow::as_select())
@@ -172,8 +175,10 @@ pub async fn retry(conn: &mut AsyncPgConnection, subscription: Uuid, id: Uuid) -
 }
 
 /// Makes every delivery of `subscription` created at or after `since` that has not succeeded
-/// due now, at the start of the ladder. Returns how many.
+/// due now, at the start of the ladder (held ones included, made deliveries first). Returns how
+/// many.
 pub async fn recover(conn: &mut AsyncPgConnection, subscription: Uuid, since: DateTime<Utc>) -> QueryResult<usize> {
+    super::held::release(conn, &[subscription], None).await?;
     diesel::sql_query(
         "UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = now(), completed_at = NULL, \
          updated_at = now() WHERE subscription_id = $1 AND created_at >= $2 AND status <> 'succeeded' \

@@ -1,7 +1,8 @@
 //! The fan-out in one statement: match a batch of events to the enabled subscriptions that want
 //! them, store each body once, create one delivery per (event, subscription) idempotently, and
-//! lease at once those the worker can attempt now. One round trip and one commit per batch, and no
-//! scan of the pending deliveries to find the rows just inserted.
+//! lease at once those the worker can attempt now; or hold them, for a subscription that cannot
+//! take them ([`super::held`]). One round trip and one commit per batch, and no scan of the
+//! pending deliveries to find the rows just inserted.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Text};
@@ -48,23 +49,32 @@ WITH ev AS ( \
         WITH ORDINALITY AS e(event_id, application_id, event_type, entity_id, version, body, ord) \
 ), caps AS ( \
     SELECT * FROM unnest($7::uuid[], $8::int[]) AS c(subscription_id, cap) \
+), holds AS ( \
+    SELECT unnest($9::uuid[]) AS subscription_id \
 ), matched AS ( \
     SELECT e.*, s.id AS sub, s.delivery_url, s.secret, s.previous_secret, s.previous_secret_expires_at, \
-           coalesce(c.cap, $9) AS cap, \
+           coalesce(c.cap, $10) AS cap, \
            row_number() OVER (PARTITION BY s.id ORDER BY e.ord) AS sub_rank, \
-           row_number() OVER (PARTITION BY s.id, e.entity_id ORDER BY e.version, e.ord) AS entity_rank \
+           row_number() OVER (PARTITION BY s.id, e.entity_id ORDER BY e.version, e.ord) AS entity_rank, \
+           (s.id IN (SELECT subscription_id FROM holds) \
+            OR EXISTS (SELECT 1 FROM held_deliveries h WHERE h.subscription_id = s.id)) AS hold \
     FROM ev e \
     JOIN subscriptions s ON s.application_id = e.application_id AND s.status = 'Enabled' \
                         AND ('*' = ANY(s.events) OR e.event_type = ANY(s.events)) \
     LEFT JOIN caps c ON c.subscription_id = s.id \
 ), ranked AS ( \
-    SELECT m.*, row_number() OVER (ORDER BY m.sub_rank, m.ord) AS overall FROM matched m \
+    SELECT m.*, row_number() OVER (ORDER BY m.sub_rank, m.ord) AS overall FROM matched m WHERE NOT m.hold \
+), held AS ( \
+    INSERT INTO held_deliveries (subscription_id, event_ids, event_types, entity_ids, versions) \
+    SELECT sub, array_agg(event_id ORDER BY ord), array_agg(event_type ORDER BY ord), \
+           array_agg(entity_id ORDER BY ord), array_agg(version ORDER BY ord) \
+    FROM matched WHERE hold GROUP BY sub \
 ), bodies AS ( \
     INSERT INTO event_bodies (event_id, application_id, event_type, body) \
     SELECT DISTINCT ON (event_id) event_id, application_id, event_type, body FROM matched \
     ON CONFLICT DO NOTHING \
 ), fresh AS ( \
-    SELECT r.*, (r.sub_rank <= r.cap AND r.overall <= $10 AND r.entity_rank = 1 AND NOT EXISTS ( \
+    SELECT r.*, (r.sub_rank <= r.cap AND r.overall <= $11 AND r.entity_rank = 1 AND NOT EXISTS ( \
                SELECT 1 FROM deliveries p \
                WHERE p.subscription_id = r.sub AND p.entity_id = r.entity_id AND p.status = 'pending' \
                  AND p.attempt_count = 0 AND p.version < r.version)) AS lease \
@@ -73,7 +83,7 @@ WITH ev AS ( \
     INSERT INTO deliveries (id, subscription_id, event_id, event_type, entity_id, version, status, \
                             next_attempt_at, locked_until, created_at, updated_at) \
     SELECT uuid_v7(), f.sub, f.event_id, f.event_type, f.entity_id, f.version, 'pending', now(), \
-           CASE WHEN f.lease THEN now() + make_interval(secs => $11) END, now(), now() \
+           CASE WHEN f.lease THEN now() + make_interval(secs => $12) END, now(), now() \
     FROM fresh f ORDER BY f.ord, f.sub \
     ON CONFLICT (event_id, subscription_id) DO NOTHING \
     RETURNING id, subscription_id, event_id, locked_until IS NOT NULL AS leased \
@@ -84,11 +94,14 @@ FROM ins JOIN matched m ON m.event_id = ins.event_id AND m.sub = ins.subscriptio
 ORDER BY m.ord, m.sub";
 
 /// Fans `events` out in one statement (atomic on its own); returns the deliveries created now.
-/// Events no subscription wants leave no trace; a redelivered event creates nothing.
+/// Events no subscription wants leave no trace; a redelivered event creates nothing. Events for
+/// the subscriptions in `hold`, and for any with held rows already (so an entity's versions stay
+/// in order), are held ([`super::held`]) instead.
 pub async fn fan_out(
     conn: &mut AsyncPgConnection,
     events: &[Event<'_>],
     limits: ClaimLimits<'_>,
+    hold: &[Uuid],
 ) -> QueryResult<Vec<Created>> {
     if events.is_empty() {
         return Ok(Vec::new());
@@ -102,6 +115,7 @@ pub async fn fan_out(
         .bind::<Array<Text>, _>(events.iter().map(|e| e.body).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
         .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(hold.to_vec())
         .bind::<Integer, _>(limits.default_cap)
         .bind::<BigInt, _>(limits.limit)
         .bind::<Double, _>(limits.lease.as_secs_f64())

@@ -3,6 +3,7 @@
 pub mod claims;
 pub mod deliveries;
 pub mod fanout;
+pub mod held;
 pub mod schema;
 pub mod subscriptions;
 

@@ -20,8 +20,8 @@ use uapi_platform::db::PgPool;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
-use crate::db::claims;
 use crate::db::deliveries::{self, Attempt, Next};
+use crate::db::{claims, held};
 use crate::ssrf::TargetPolicy;
 use metrics::DeliveryMetrics;
 use recorder::{Record, Recorder};
@@ -36,6 +36,9 @@ struct Backlog {
 
 /// How often a worker deletes deliveries past their retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
+
+/// How often a worker releases held deliveries past `webhooks.hold_max_secs`, at most.
+const RELEASE_AGED_EVERY: Duration = Duration::from_secs(5);
 
 /// The worker's delivery engine; cheap to clone.
 #[derive(Clone)]
@@ -55,6 +58,8 @@ struct Inner {
     /// Where due deliveries may be waiting (capacity or order held them back): an attempt of such
     /// a subscription that finishes wakes the poller instead of leaving them to the next poll.
     backlog: std::sync::Mutex<Backlog>,
+    /// Subscriptions this worker held deliveries for: released once they can take them again.
+    held: std::sync::Mutex<std::collections::HashSet<Uuid>>,
     /// Attempts finished and not yet recorded (shutdown waits for them).
     recording: AtomicUsize,
 }
@@ -80,6 +85,7 @@ impl Dispatcher {
                 slots,
                 wake: Notify::new(),
                 backlog: std::sync::Mutex::new(Backlog { all: true, ..Backlog::default() }),
+                held: std::sync::Mutex::new(std::collections::HashSet::new()),
                 recording: AtomicUsize::new(0),
             }),
         })
@@ -110,14 +116,51 @@ impl Dispatcher {
         self.backlog().all = true;
     }
 
+    /// Whether an attempt of `subscription` finishing should wake the poller: deliveries may be
+    /// held back for it (capacity, order), or held for it in `held_deliveries`.
     fn backlogged(&self, subscription: Uuid) -> bool {
-        let backlog = self.backlog();
-        backlog.all || backlog.subscriptions.contains(&subscription)
+        let waiting = {
+            let backlog = self.backlog();
+            backlog.all || backlog.subscriptions.contains(&subscription)
+        };
+        waiting || self.held().contains(&subscription)
     }
 
     fn backlog(&self) -> std::sync::MutexGuard<'_, Backlog> {
         // A panic while holding it cannot leave it inconsistent (two plain fields): go on.
         self.inner.backlog.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The fan-out held deliveries of these subscriptions: release them when they can take them.
+    pub fn note_held(&self, subscriptions: &[Uuid]) {
+        self.held().extend(subscriptions.iter().copied());
+    }
+
+    fn held(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<Uuid>> {
+        // A set of ids: a panic while holding it cannot leave it inconsistent.
+        self.inner.held.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Turns held deliveries into deliveries: those of the subscriptions in `subscriptions`, and
+    /// every one held longer than `older_than_secs`. On failure the subscriptions are noted again.
+    async fn release_held(&self, subscriptions: Vec<Uuid>, older_than_secs: Option<f64>) {
+        let result = match self.inner.pool.get().await {
+            Ok(mut conn) => {
+                held::release(&mut conn, &subscriptions, older_than_secs).await.map_err(anyhow::Error::from)
+            }
+            Err(e) => Err(anyhow::Error::from(e)),
+        };
+        match result {
+            Ok(0) => {}
+            Ok(n) => {
+                tracing::debug!(deliveries = n, "held deliveries released");
+                self.note_backlog(subscriptions.iter().copied());
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "releasing held deliveries failed; trying again at the next poll");
+                self.note_held(&subscriptions);
+            }
+        }
     }
 
     /// Attempts each claimed (and registered) delivery in its own task.
@@ -132,6 +175,10 @@ impl Dispatcher {
     pub async fn run_until(self, stop: CancellationToken) {
         let interval = Duration::from_millis(self.inner.settings.poll_interval_ms);
         let mut swept = tokio::time::Instant::now();
+        // Held rows are not known to this process when it starts (it may replace one that held
+        // them): release them all on the first round, then those past the bound.
+        let mut released: Option<tokio::time::Instant> = None;
+        let hold_max = self.inner.settings.hold_max_secs as f64;
         loop {
             tokio::select! {
                 _ = stop.cancelled() => break,
@@ -141,6 +188,11 @@ impl Dispatcher {
             if swept.elapsed() >= SWEEP_EVERY {
                 swept = tokio::time::Instant::now();
                 self.sweep().await;
+            }
+            if released.is_none_or(|t| t.elapsed() >= RELEASE_AGED_EVERY) {
+                let older_than = if released.is_some() { hold_max } else { 0.0 };
+                released = Some(tokio::time::Instant::now());
+                self.release_held(Vec::new(), Some(older_than)).await;
             }
             // Keep claiming while full batches come back: more may be due.
             for _ in 0..8 {
@@ -178,12 +230,21 @@ impl Dispatcher {
     /// One poll claim; `true` when it took as many as it could (more may be due).
     async fn claim_due(&self) -> anyhow::Result<bool> {
         *self.backlog() = Backlog::default();
-        let mut conn = self.inner.pool.get().await?;
         let limits = self.inner.slots.lock().await.limits(&self.inner.settings);
+        let ready: Vec<Uuid> = {
+            let mut held = self.held();
+            let ready: Vec<Uuid> = held.iter().filter(|s| !limits.holding().contains(s)).copied().collect();
+            held.retain(|s| limits.holding().contains(s));
+            ready
+        };
+        if !ready.is_empty() {
+            self.release_held(ready, None).await;
+        }
         if limits.limit() == 0 {
             self.note_backlog_everywhere();
             return Ok(false);
         }
+        let mut conn = self.inner.pool.get().await?;
         let started = std::time::Instant::now();
         let claimed = claims::claim(&mut conn, limits.claim(self.inner.settings.lease())).await?;
         tracing::debug!(claimed = claimed.len(), ms = started.elapsed().as_secs_f64() * 1e3, "claimed due deliveries");

@@ -5,6 +5,10 @@
 //! attempt is followed at once by the next one without waiting for a claim round trip; attempts
 //! themselves are bounded by semaphores (per endpoint and in total). An endpoint that failed
 //! recently gets no claim-ahead, one whose breaker is open gets nothing.
+//!
+//! A subscription whose breaker is open or half-open, or whose endpoint has stalled (every slot
+//! busy and no attempt finished for [`STALLED`]), is *holding*: the fan-out holds its new
+//! deliveries back (`db::held`) instead of writing a row per event it cannot take.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -19,6 +23,10 @@ use crate::db::claims::{ClaimLimits, Claimed};
 /// Deliveries claimed per healthy endpoint, as a multiple of its in-flight bound.
 pub const CLAIM_AHEAD: usize = 4;
 
+/// How long an endpoint with every in-flight slot busy may go without finishing an attempt before
+/// its new deliveries are held. A healthy endpoint under load finishes one every few milliseconds.
+pub const STALLED: Duration = Duration::from_millis(250);
+
 #[derive(Debug)]
 struct Endpoint {
     /// Claimed by this process and not done (in flight or waiting for a permit).
@@ -27,6 +35,8 @@ struct Endpoint {
     failures: u32,
     /// While set and in the future, the breaker is open: no attempts.
     open_until: Option<Instant>,
+    /// When an attempt last finished, or the first claim of an idle endpoint was registered.
+    last_progress: Instant,
     permits: Arc<Semaphore>,
 }
 
@@ -51,6 +61,7 @@ pub struct Limits {
     capped: Vec<(Uuid, i32)>,
     default_cap: i32,
     limit: i64,
+    holding: Vec<Uuid>,
 }
 
 impl Limits {
@@ -65,6 +76,11 @@ impl Limits {
     /// Whether the subscription can take nothing now (breaker open, or full).
     pub fn blocked(&self, sub: Uuid) -> bool {
         self.capped.iter().any(|(id, cap)| *id == sub && *cap == 0)
+    }
+
+    /// The subscriptions whose new deliveries are held.
+    pub fn holding(&self) -> &[Uuid] {
+        &self.holding
     }
 }
 
@@ -94,11 +110,22 @@ impl Slots {
                 (cap != ahead).then_some((*id, cap.min(i32::MAX as usize) as i32))
             })
             .collect();
+        let holding = self
+            .endpoints
+            .iter()
+            .filter(|(_, e)| {
+                e.open_until.is_some_and(|t| t > now)
+                    || e.failures >= s.breaker_failures
+                    || (e.claimed >= per && now.saturating_duration_since(e.last_progress) >= STALLED)
+            })
+            .map(|(id, _)| *id)
+            .collect();
         let total = s.max_in_flight.saturating_mul(2);
         Limits {
             capped,
             default_cap: ahead.min(i32::MAX as usize) as i32,
             limit: total.saturating_sub(self.claimed) as i64,
+            holding,
         }
     }
 
@@ -113,8 +140,12 @@ impl Slots {
                     claimed: 0,
                     failures: 0,
                     open_until: None,
+                    last_progress: at,
                     permits: Arc::new(Semaphore::new(s.max_in_flight_per_endpoint)),
                 });
+                if e.claimed == 0 {
+                    e.last_progress = at;
+                }
                 e.claimed += 1;
                 Ticket { claimed: c, endpoint: e.permits.clone(), global: self.global.clone(), at }
             })
@@ -133,6 +164,9 @@ impl Slots {
             return;
         };
         e.claimed = e.claimed.saturating_sub(1);
+        if success.is_some() {
+            e.last_progress = Instant::now();
+        }
         match success {
             Some(true) => {
                 e.failures = 0;
@@ -154,5 +188,66 @@ impl Slots {
     /// Deliveries claimed and not done.
     pub fn claimed(&self) -> usize {
         self.claimed
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::claims::Endpoint as Target;
+
+    fn settings() -> WebhookSettings {
+        let mut s = crate::config::Settings::load(crate::config::tests::env(&[])).expect("defaults").webhooks;
+        s.max_in_flight_per_endpoint = 2;
+        s.breaker_failures = 2;
+        s
+    }
+
+    fn claimed(sub: Uuid) -> Claimed {
+        Claimed {
+            id: Uuid::now_v7(),
+            subscription_id: sub,
+            event_id: Uuid::now_v7(),
+            attempt_count: 0,
+            step: 0,
+            body: String::new(),
+            endpoint: Target {
+                delivery_url: String::new(),
+                secret: String::new(),
+                previous_secret: None,
+                previous_secret_expires_at: None,
+            },
+        }
+    }
+
+    #[test]
+    fn an_endpoint_with_every_slot_busy_and_no_progress_is_holding() {
+        let s = settings();
+        let mut slots = Slots::new(&s);
+        let (stalled, busy) = (Uuid::now_v7(), Uuid::now_v7());
+        slots.register(vec![claimed(stalled), claimed(stalled), claimed(busy), claimed(busy)], &s);
+        assert!(slots.limits(&s).holding().is_empty(), "nobody stalls at once");
+        std::thread::sleep(STALLED + Duration::from_millis(20));
+        // `busy` finished an attempt just now and took another: progress, not a stall.
+        slots.done(busy, Some(true), &s);
+        slots.register(vec![claimed(busy)], &s);
+        assert_eq!(slots.limits(&s).holding(), [stalled]);
+        slots.done(stalled, Some(true), &s);
+        assert!(slots.limits(&s).holding().is_empty(), "a finished attempt ends the stall");
+    }
+
+    #[test]
+    fn an_open_or_half_open_breaker_is_holding() {
+        let s = settings();
+        let mut slots = Slots::new(&s);
+        let sub = Uuid::now_v7();
+        slots.register(vec![claimed(sub), claimed(sub)], &s);
+        slots.done(sub, Some(false), &s);
+        assert!(slots.limits(&s).holding().is_empty(), "one failure keeps it open for deliveries");
+        slots.done(sub, Some(false), &s);
+        assert_eq!(slots.limits(&s).holding(), [sub]);
+        slots.register(vec![claimed(sub)], &s);
+        slots.done(sub, Some(true), &s);
+        assert!(slots.limits(&s).holding().is_empty(), "a success closes the breaker");
     }
 }

@@ -80,3 +80,96 @@ async fn two_workers_on_one_queue_deliver_each_event_once() {
     assert_eq!((hits.len(), ids.len()), (150, 150), "every event delivered exactly once");
     app.shutdown().await;
 }
+
+async fn held_rows(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let count: Count =
+        diesel::sql_query("SELECT count(*) AS n FROM held_deliveries").get_result(conn).await.expect("count");
+    count.n
+}
+
+#[tokio::test]
+async fn a_stalled_endpoints_new_deliveries_are_held_and_all_arrive_in_order() {
+    let app = spawn_app_with(&[("UAPI_WEBHOOKS__MAX_IN_FLIGHT_PER_ENDPOINT", "2")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    // The first two requests hang (every slot busy, nothing finishing): the endpoint stalls.
+    let rx = Receiver::start(|n| if n < 2 { Reply::Hang(Duration::from_millis(2000)) } else { Reply::Status(200) });
+    let hook = app.create_webhook(&token, &rx.url, &["*"]).await;
+    let hook = hook["id"].as_str().expect("id");
+    for i in 0..2 {
+        app.publish(&employee_event(application, &format!("first-{i}"), 1, "employee.created")).await;
+    }
+    rx.wait_hits(2, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    for v in 1..=5 {
+        let kind = if v == 1 { "employee.created" } else { "employee.updated" };
+        app.publish(&employee_event(application, "emp-x", v, kind)).await;
+    }
+    for i in 0..10 {
+        app.publish(&employee_event(application, &format!("emp-{i}"), 1, "employee.created")).await;
+    }
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url).await.expect("db");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while held_rows(&mut conn).await == 0 {
+        assert!(Instant::now() < deadline, "nothing was held for the stalled endpoint");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // The log shows what is held, as pending deliveries (reading it makes them deliveries).
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let log = app.deliveries(&token, hook, None).await;
+    assert_eq!(log.len(), 17, "every event is in the log while the endpoint stalls");
+    assert_eq!(held_rows(&mut conn).await, 0);
+    // Once the endpoint answers, everything arrives once, emp-x's versions in order.
+    let hits = rx.wait_hits(17, Duration::from_secs(15)).await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let hits = if rx.hits().len() > hits.len() { rx.hits() } else { hits };
+    let ids: HashSet<&str> = hits.iter().map(|h| h.header("webhook-id")).collect();
+    assert_eq!((hits.len(), ids.len()), (17, 17), "every event delivered exactly once");
+    let versions: Vec<i64> = hits
+        .iter()
+        .map(|h| h.json())
+        .filter(|b| b["entityId"] == "emp-x")
+        .map(|b| b["version"].as_i64().expect("version"))
+        .collect();
+    assert_eq!(versions, [1, 2, 3, 4, 5]);
+    drop(conn);
+    app.shutdown().await;
+}
+
+#[tokio::test]
+async fn held_deliveries_are_released_when_the_endpoint_recovers() {
+    let app = spawn_app_with(&[("UAPI_WEBHOOKS__MAX_IN_FLIGHT_PER_ENDPOINT", "1")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let rx = Receiver::start(|n| if n == 0 { Reply::Hang(Duration::from_millis(1500)) } else { Reply::Status(200) });
+    app.create_webhook(&token, &rx.url, &["*"]).await;
+    app.publish(&employee_event(application, "first", 1, "employee.created")).await;
+    rx.wait_hits(1, Duration::from_secs(5)).await;
+    tokio::time::sleep(Duration::from_millis(400)).await;
+    let published = Instant::now();
+    for i in 0..20 {
+        app.publish(&employee_event(application, &format!("emp-{i}"), 1, "employee.created")).await;
+    }
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url).await.expect("db");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while held_rows(&mut conn).await == 0 {
+        assert!(Instant::now() < deadline, "nothing was held for the stalled endpoint");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    // Nobody reads the log: the worker itself releases them when the hanging attempt finishes,
+    // long before webhooks.hold_max_secs (60 s).
+    let hits = rx.wait_hits(21, Duration::from_secs(10)).await;
+    let last = hits.iter().map(|h| h.at).max().expect("hits");
+    assert!(last.duration_since(published) < Duration::from_secs(5), "released after {:?}", last - published);
+    assert_eq!(held_rows(&mut conn).await, 0);
+    drop(conn);
+    app.shutdown().await;
+}
