@@ -93,6 +93,18 @@ async fn held_rows(conn: &mut diesel_async::AsyncPgConnection) -> i64 {
     count.n
 }
 
+/// A connection to the test's database once the fan-out has held something.
+async fn wait_held(db_url: &str) -> diesel_async::AsyncPgConnection {
+    let mut conn =
+        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(db_url).await.expect("db");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while held_rows(&mut conn).await == 0 {
+        assert!(Instant::now() < deadline, "nothing was held for the stalled endpoint");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    conn
+}
+
 #[tokio::test]
 async fn a_stalled_endpoints_new_deliveries_are_held_and_all_arrive_in_order() {
     let app = spawn_app_with(&[("UAPI_WEBHOOKS__MAX_IN_FLIGHT_PER_ENDPOINT", "2")]).await;
@@ -114,13 +126,7 @@ async fn a_stalled_endpoints_new_deliveries_are_held_and_all_arrive_in_order() {
     for i in 0..10 {
         app.publish(&employee_event(application, &format!("emp-{i}"), 1, "employee.created")).await;
     }
-    let mut conn =
-        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url).await.expect("db");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while held_rows(&mut conn).await == 0 {
-        assert!(Instant::now() < deadline, "nothing was held for the stalled endpoint");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut conn = wait_held(&app.db_url).await;
     // The log shows what is held, as pending deliveries (reading it makes them deliveries).
     tokio::time::sleep(Duration::from_millis(300)).await;
     let log = app.deliveries(&token, hook, None).await;
@@ -157,13 +163,7 @@ async fn held_deliveries_are_released_when_the_endpoint_recovers() {
     for i in 0..20 {
         app.publish(&employee_event(application, &format!("emp-{i}"), 1, "employee.created")).await;
     }
-    let mut conn =
-        <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url).await.expect("db");
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while held_rows(&mut conn).await == 0 {
-        assert!(Instant::now() < deadline, "nothing was held for the stalled endpoint");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut conn = wait_held(&app.db_url).await;
     // Nobody reads the log: the worker itself releases them when the hanging attempt finishes,
     // long before webhooks.hold_max_secs (60 s).
     let hits = rx.wait_hits(21, Duration::from_secs(10)).await;
