@@ -6,18 +6,19 @@
 //!   quorum queue's delivery limit), so a poison message never loops hot;
 //! - `Permanent`, or retries exhausted: the dead-letter queue.
 //!
-//! Reconnects on broker loss.
+//! Acks are coalesced per channel ([`crate::acks`]). Reconnects on broker loss.
 
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
+use futures_util::{FutureExt, StreamExt};
 use lapin::message::Delivery;
-use lapin::options::{BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicRejectOptions};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use tokio_util::sync::CancellationToken;
 
+use crate::acks::{Acks, Settle};
 use crate::amqp::{self, Broker};
 
 /// What went wrong with one message.
@@ -138,6 +139,7 @@ where
     ))
     .await?;
     let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
+    let acks = Arc::new(Acks::new(channel.clone()));
     let outcome = loop {
         let next = tokio::select! {
             _ = stop.cancelled() => break Ok(()),
@@ -151,12 +153,14 @@ where
         let Ok(permit) = limit.clone().acquire_owned().await else {
             break Ok(());
         };
+        acks.track(delivery.delivery_tag);
         let handle = handle.clone();
         let queue = settings.queue.clone();
         let stop = stop.clone();
+        let acks = acks.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            process(delivery, handle, &queue, &stop).await;
+            process(delivery, handle, &queue, &stop, &acks).await;
         });
     };
     // Let handlers in flight finish and ack before the channel closes; bounded, because after a
@@ -169,24 +173,31 @@ where
     outcome
 }
 
-async fn process<H, F>(delivery: Delivery, handle: H, queue: &str, stop: &CancellationToken)
+async fn process<H, F>(delivery: Delivery, handle: H, queue: &str, stop: &CancellationToken, acks: &Acks)
 where
     H: Fn(Arc<Delivery>) -> F,
     F: Future<Output = Result<(), HandleError>>,
 {
-    let acker = delivery.acker.clone();
+    let tag = delivery.delivery_tag;
     let attempt = delivery_count(&delivery);
     let delivery = Arc::new(delivery);
     let message_id = delivery.properties.message_id().as_ref().map(|m| m.to_string()).unwrap_or_default();
     let mut backoff = Duration::from_millis(100);
     let outcome = loop {
-        match handle(delivery.clone()).await {
+        // A panicking handler must not leave its delivery unsettled: the acks behind it would wait
+        // for it forever. It counts as a transient failure (the delivery limit bounds it).
+        let result = std::panic::AssertUnwindSafe(handle(delivery.clone()))
+            .catch_unwind()
+            .await
+            .unwrap_or_else(|_| Err(HandleError::Transient("the handler panicked".into())));
+        match result {
             Err(HandleError::Unavailable(reason)) => {
                 tracing::warn!(%queue, %message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "dependency unavailable; retrying in place");
+                acks.failing(tag).await;
                 tokio::select! {
                     _ = stop.cancelled() => {
                         // Shutting down: hand it back untouched for the next consumer.
-                        let _ = amqp::timed(acker.nack(BasicNackOptions { requeue: true, multiple: false })).await;
+                        acks.settle(tag, Settle::Requeue).await;
                         return;
                     }
                     _ = tokio::time::sleep(backoff) => {}
@@ -197,20 +208,19 @@ where
         }
     };
     match outcome {
-        Ok(()) => {
-            let _ = amqp::timed(acker.ack(BasicAckOptions::default())).await;
-        }
+        Ok(()) => acks.ack(tag).await,
         Err(HandleError::Permanent(reason)) => {
             tracing::error!(%queue, %message_id, %reason, "message rejected to the dead-letter queue");
-            let _ = amqp::timed(acker.reject(BasicRejectOptions { requeue: false })).await;
+            acks.settle(tag, Settle::Reject).await;
         }
         Err(HandleError::Transient(reason) | HandleError::Unavailable(reason)) => {
             // Pause before handing it back so a failing dependency is not hammered; the queue's
             // delivery limit dead-letters it after a bounded number of attempts.
             let pause = Duration::from_millis(200 * u64::from(attempt + 1).min(25));
             tracing::warn!(%queue, %message_id, attempt, %reason, "message failed; will be redelivered");
+            acks.failing(tag).await;
             tokio::time::sleep(pause).await;
-            let _ = amqp::timed(acker.nack(BasicNackOptions { requeue: true, multiple: false })).await;
+            acks.settle(tag, Settle::Requeue).await;
         }
     }
 }

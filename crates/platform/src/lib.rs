@@ -2,6 +2,7 @@
 //! own settings, migrations, routes and messages, and this crate starts, configures, observes and
 //! stops them all the same way.
 
+pub mod acks;
 pub mod amqp;
 pub mod auth;
 pub mod config;
