@@ -148,21 +148,20 @@ async fn throughput(client: &reqwest::Client, target: &Target, spec: &WorkerSpec
     }
 
     println!("webhook deliveries to a healthy sink beside a dead endpoint, 1 worker");
-    let mut plain = vec![drain_with(client, target, spec, sink, 1, "whbase0").await?.0];
+    let mut before = drain_with(client, target, spec, sink, 1, "whbase0").await?.0;
     let mut losses = Vec::new();
     for round in 1..=DEAD_ROUNDS {
         let dead = subscribe(client, spec, target, &sink::dead_endpoint()?).await?;
         let (beside, arrived, n) = drain_with(client, target, spec, sink, 1, &format!("whdead{round}")).await?;
         unsubscribe(client, spec, target, &dead).await?;
         let (after, ..) = drain_with(client, target, spec, sink, 1, &format!("whbase{round}")).await?;
-        let before = plain[plain.len() - 1];
         let healthy = (before + after) / 2.0;
-        plain.push(after);
         let loss = if healthy > 0.0 { 100.0 * (1.0 - beside / healthy) } else { 0.0 };
         println!(
             "  round {round}: beside a dead endpoint {arrived} of {n} delivered → {beside:.0}/s, plain drains before and after {before:.0}/s and {after:.0}/s ({loss:.1} % below their mean)"
         );
         losses.push(loss);
+        before = after;
     }
     losses.sort_by(f64::total_cmp);
     println!(
