@@ -18,22 +18,34 @@ pub type PgConn = Object<AsyncPgConnection>;
 /// Builds the pool. Connections open lazily, so this succeeds while Postgres is down and the
 /// service reports not-ready until it is back.
 pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
-    let statement_timeout = settings.statement_timeout_ms;
+    pool_with(settings, settings.pool_size, &[])
+}
+
+/// A pool of at most `max_size` connections, each of which also runs `session` (`SET …`
+/// statements) when it opens: for a writer whose hot statement wants a setting the rest of the
+/// service should not have.
+pub fn pool_with(
+    settings: &DatabaseSettings,
+    max_size: usize,
+    session: &'static [&'static str],
+) -> anyhow::Result<PgPool> {
+    let mut setup: Vec<String> = session.iter().map(|s| (*s).to_owned()).collect();
+    if settings.statement_timeout_ms > 0 {
+        setup.push(format!("SET statement_timeout = {}", settings.statement_timeout_ms));
+    }
+    let setup = setup.join("; ");
     let mut config = ManagerConfig::<AsyncPgConnection>::default();
     // No test query on every checkout (a round trip per request): a dead connection fails its
     // first query instead, is reported as unavailable (503) and is dropped by the pool.
     config.recycling_method = diesel_async::pooled_connection::RecyclingMethod::Fast;
     config.custom_setup = Box::new(move |url| {
-        let url = url.to_owned();
+        let (url, setup) = (url.to_owned(), setup.clone());
         async move {
             let mut conn = AsyncPgConnection::establish(&url).await?;
-            if statement_timeout > 0 {
-                diesel_async::SimpleAsyncConnection::batch_execute(
-                    &mut conn,
-                    &format!("SET statement_timeout = {statement_timeout}"),
-                )
-                .await
-                .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
+            if !setup.is_empty() {
+                diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, &setup)
+                    .await
+                    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))?;
             }
             Ok(conn)
         }
@@ -41,7 +53,7 @@ pub fn pool(settings: &DatabaseSettings) -> anyhow::Result<PgPool> {
     });
     let manager = AsyncDieselConnectionManager::new_with_config(settings.url.expose(), config);
     Ok(Pool::builder(manager)
-        .max_size(settings.pool_size)
+        .max_size(max_size)
         .runtime(deadpool::Runtime::Tokio1)
         .wait_timeout(Some(Duration::from_millis(settings.acquire_timeout_ms)))
         .create_timeout(Some(Duration::from_millis(settings.connect_timeout_ms)))

@@ -46,7 +46,7 @@ impl Application {
                 settings.scim.rate_limit_burst,
             ),
             tokens: crate::scim::auth::TokenCache::new(Duration::from_millis(settings.scim.token_cache_ms)),
-            creates: crate::domain::group_commit::CreateWriter::start(pool.clone(), wake.clone()),
+            creates: crate::domain::group_commit::CreateWriter::start(&settings.database, wake.clone())?,
             outbox_wake: wake.clone(),
         });
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));

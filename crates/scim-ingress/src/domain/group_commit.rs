@@ -5,7 +5,8 @@
 use std::sync::Arc;
 
 use tokio::sync::Notify;
-use uapi_platform::db::PgPool;
+use uapi_platform::config::DatabaseSettings;
+use uapi_platform::db::{self, PgPool};
 use uapi_platform::group_commit::GroupCommit;
 
 use crate::db::users::{self, Inserted, NewUser};
@@ -24,8 +25,15 @@ pub struct CreateWriter {
 }
 
 impl CreateWriter {
-    /// Starts the committing task; `wake` is notified after each commit (the outbox relay).
-    pub fn start(pool: PgPool, wake: Arc<Notify>) -> Self {
+    /// Starts the committing task on a pool of its own; `wake` is notified after each commit (the
+    /// outbox relay).
+    ///
+    /// The pool's connections keep generic plans: Postgres would otherwise plan the batch insert
+    /// anew for every batch (its array parameters make the custom plan look cheaper each time),
+    /// 0.2–0.3 ms of planning for ~0.2 ms of execution. The rest of the service (its filter
+    /// queries above all) keeps custom plans.
+    pub fn start(settings: &DatabaseSettings, wake: Arc<Notify>) -> anyhow::Result<Self> {
+        let pool = db::pool_with(settings, IN_FLIGHT, &["SET plan_cache_mode = force_generic_plan"])?;
         let batches = GroupCommit::start(BATCH, IN_FLIGHT, move |users| {
             let (pool, wake) = (pool.clone(), wake.clone());
             async move {
@@ -34,7 +42,7 @@ impl CreateWriter {
                 outcomes
             }
         });
-        Self { batches }
+        Ok(Self { batches })
     }
 
     /// Resolves once `user` and its event are committed, or its userName was found taken.

@@ -44,8 +44,7 @@ pub async fn finish_many(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)])
     if done.is_empty() {
         return Ok(());
     }
-    let attempts: Vec<&Attempt> = done.iter().map(|(a, _)| a).collect();
-    diesel::insert_into(attempts::table).values(attempts).execute(conn).await?;
+    insert_attempts(conn, done.iter().map(|(a, _)| a)).await?;
     let status = |n: &Next| match n {
         Next::Succeeded => SUCCEEDED,
         Next::RetryAt(_) => PENDING,
@@ -70,6 +69,27 @@ pub async fn finish_many(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)])
     .execute(conn)
     .await?;
     Ok(())
+}
+
+/// The attempt rows, one array bind per column: one prepared statement whatever the batch size
+/// (a multi-row `VALUES` would be a new statement, parsed and planned again, for every size).
+async fn insert_attempts<'a>(
+    conn: &mut AsyncPgConnection,
+    attempts: impl Iterator<Item = &'a Attempt> + Clone,
+) -> QueryResult<usize> {
+    Prepared::new(
+        "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, latency_ms, error, response_body) \
+         SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])",
+    )
+    .bind::<Array<SqlUuid>, _>(attempts.clone().map(|a| a.id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(attempts.clone().map(|a| a.delivery_id).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(attempts.clone().map(|a| a.attempted_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Integer>>, _>(attempts.clone().map(|a| a.status_code).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(attempts.clone().map(|a| a.latency_ms).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(attempts.clone().map(|a| a.error.as_deref()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(attempts.map(|a| a.response_body.as_deref()).collect::<Vec<_>>())
+    .execute(conn)
+    .await
 }
 
 /// Gives a claimed delivery back unattempted, due at `at` (an open circuit breaker).

@@ -4,6 +4,7 @@ use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uapi_platform::pagination::Page;
+use uapi_platform::prepared::Prepared;
 use uuid::Uuid;
 
 use super::schema::subscriptions;
@@ -119,7 +120,8 @@ pub async fn record_successes(conn: &mut AsyncPgConnection, ids: &[Uuid]) -> Que
     if ids.is_empty() {
         return Ok(());
     }
-    diesel::sql_query(
+    // Prepared: it runs with every batch of recorded attempts.
+    Prepared::new(
         "UPDATE subscriptions SET failing_since = NULL, last_success_at = now() WHERE id = ANY($1) \
          AND (failing_since IS NOT NULL OR last_success_at IS NULL OR last_success_at < now() - interval '60 seconds')",
     )
@@ -139,7 +141,7 @@ pub async fn record_failures(
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::sql_query("UPDATE subscriptions SET failing_since = now() WHERE id = ANY($1) AND failing_since IS NULL")
+    Prepared::new("UPDATE subscriptions SET failing_since = now() WHERE id = ANY($1) AND failing_since IS NULL")
         .bind::<diesel::sql_types::Array<diesel::sql_types::Uuid>, _>(ids)
         .execute(conn)
         .await?;
