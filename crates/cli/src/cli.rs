@@ -44,6 +44,9 @@ pub enum Command {
     /// Employees of a consumer, as Okta provisioned them.
     #[command(subcommand)]
     Employees(EmployeesCommand),
+    /// Groups of a consumer, as Okta pushed them (members are employee ids).
+    #[command(subcommand)]
+    Groups(GroupsCommand),
     /// Webhook subscriptions of your application, their deliveries, and a local receiver.
     #[command(subcommand)]
     Webhooks(WebhooksCommand),
@@ -108,6 +111,7 @@ pub enum WebhooksCommand {
 
 #[derive(Subcommand)]
 pub enum EmployeesCommand {
+    /// Employees, in id order, a page at a time.
     List {
         #[command(flatten)]
         consumer: ConsumerArg,
@@ -126,11 +130,24 @@ pub enum EmployeesCommand {
         #[arg(long)]
         include_deleted: bool,
     },
-    Get {
+    /// One employee, by id.
+    Get(ConsumerResource),
+}
+
+#[derive(Subcommand)]
+pub enum GroupsCommand {
+    /// Groups, in id order, a page at a time.
+    List {
         #[command(flatten)]
         consumer: ConsumerArg,
-        id: String,
+        #[command(flatten)]
+        page: PageArgs,
+        /// Include deleted groups.
+        #[arg(long)]
+        include_deleted: bool,
     },
+    /// One group, by id, with its member ids.
+    Get(ConsumerResource),
 }
 
 #[derive(Subcommand)]
@@ -189,9 +206,17 @@ pub enum ConsumersCommand {
     },
 }
 
+// One resource of a consumer, by id.
+#[derive(Args)]
+pub struct ConsumerResource {
+    #[command(flatten)]
+    pub consumer: ConsumerArg,
+    pub id: String,
+}
+
 #[derive(Args, Clone)]
 pub struct ConsumerArg {
-    /// The consumer whose connections to manage.
+    /// The consumer (its id).
     #[arg(long, env = "UAPI_CONSUMER_ID")]
     pub consumer: String,
 }

@@ -104,6 +104,20 @@ struct Uapi {
 }
 
 impl Uapi {
+    /// `uapi --json <what> get --consumer C <id>` once the event is projected (exit code 4, not
+    /// found, until then); its `data`.
+    async fn get_when_projected(&self, what: &str, consumer: &str, id: &str, deadline: Instant) -> Value {
+        loop {
+            let out = self.run(&["--json", what, "get", "--consumer", consumer, id]);
+            if out.status.success() {
+                return serde_json::from_slice::<Value>(&out.stdout).expect("json")["data"].clone();
+            }
+            assert_eq!(out.status.code(), Some(4), "not found until the event is projected");
+            assert!(Instant::now() < deadline, "{what} {id} never readable");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
     fn run(&self, args: &[&str]) -> Output {
         Command::new(env!("CARGO_BIN_EXE_uapi"))
             .args(args)
@@ -219,15 +233,7 @@ async fn readme_journey_with_the_cli() {
         assert!(Instant::now() < deadline, "SCIM create never succeeded: {}", res.status());
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
-    let employee = loop {
-        let out = uapi.run(&["--json", "employees", "get", "--consumer", consumer_id, &user_id]);
-        if out.status.success() {
-            break serde_json::from_slice::<Value>(&out.stdout).expect("json")["data"].clone();
-        }
-        assert_eq!(out.status.code(), Some(4), "not found until the event is projected");
-        assert!(Instant::now() < deadline, "employee never readable");
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    };
+    let employee = uapi.get_when_projected("employees", consumer_id, &user_id, deadline).await;
     assert_eq!(
         (employee["userName"].as_str(), employee["employmentStatus"].as_str()),
         (Some("jane.doe@globex.example"), Some("ACTIVE"))
@@ -244,6 +250,27 @@ async fn readme_journey_with_the_cli() {
     assert_eq!(employees["data"][0]["id"], user_id.as_str());
     let table = String::from_utf8(uapi.run(&["employees", "list", "--consumer", consumer_id]).stdout).expect("utf8");
     assert!(table.contains("jane.doe@globex.example"), "{table}");
+
+    // Okta pushes a group with her in it; the CLI reads it from the groups API.
+    let res = http
+        .post(format!("{base_url}/Groups"))
+        .header("Authorization", token.as_str())
+        .header("Content-Type", "application/scim+json")
+        .body(format!(r#"{{"displayName":"Engineering","members":[{{"value":"{user_id}"}}]}}"#))
+        .send()
+        .await
+        .expect("scim");
+    assert_eq!(res.status(), 201);
+    let group_id = res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    let group = uapi.get_when_projected("groups", consumer_id, &group_id, deadline).await;
+    assert_eq!(
+        (group["name"].as_str(), group["memberIds"].clone()),
+        (Some("Engineering"), serde_json::json!([user_id]))
+    );
+    let groups = uapi.json(&["groups", "list", "--consumer", consumer_id]);
+    assert_eq!(groups["data"][0]["id"], group_id.as_str());
+    let table = String::from_utf8(uapi.run(&["groups", "list", "--consumer", consumer_id]).stdout).expect("utf8");
+    assert!(table.starts_with("ID") && table.contains("Engineering"), "{table}");
 
     let got = uapi.json(&["connections", "get", "--consumer", consumer_id, conn_id]);
     assert_eq!(got["metadata"]["apiToken"], token.as_str());

@@ -41,7 +41,7 @@ pub async fn run(ctx: &mut Ctx, cmd: EmployeesCommand) -> Result<(), CliError> {
                 if q.is_empty() { ctx.es("/api/hris/employees") } else { ctx.es(&format!("/api/hris/employees?{q}")) };
             ctx.list(&url, &token, &page, &COLUMNS).await
         }
-        EmployeesCommand::Get { consumer, id } => {
+        EmployeesCommand::Get(crate::cli::ConsumerResource { consumer, id }) => {
             let token = ctx.consumer_token(&consumer.consumer).await?;
             let res =
                 ctx.api.call(Method::GET, &ctx.es(&format!("/api/hris/employees/{id}")), Some(&token), None).await?;

@@ -5,6 +5,7 @@ mod auth;
 mod connections;
 mod consumers;
 mod employees;
+mod groups;
 mod listen;
 mod webhooks;
 
@@ -63,6 +64,7 @@ pub async fn run(cli: Cli) -> Result<(), CliError> {
         Command::Consumers(cmd) => consumers::run(&mut ctx, cmd).await,
         Command::Connections(cmd) => connections::run(&mut ctx, cmd).await,
         Command::Employees(cmd) => employees::run(&mut ctx, cmd).await,
+        Command::Groups(cmd) => groups::run(&mut ctx, cmd).await,
         Command::Webhooks(cmd) => webhooks::run(&mut ctx, cmd).await,
     }
 }
