@@ -183,6 +183,8 @@ where
     let delivery = Arc::new(delivery);
     let message_id = delivery.properties.message_id().as_ref().map(|m| m.to_string()).unwrap_or_default();
     let mut backoff = Duration::from_millis(100);
+    // Marked in the ack window once: it stays failing until it is settled.
+    let mut failing = false;
     let outcome = loop {
         // A panicking handler must not leave its delivery unsettled: the acks behind it would wait
         // for it forever. It counts as a transient failure (the delivery limit bounds it).
@@ -193,7 +195,9 @@ where
         match result {
             Err(HandleError::Unavailable(reason)) => {
                 tracing::warn!(%queue, %message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "dependency unavailable; retrying in place");
-                acks.failing(tag).await;
+                if !std::mem::replace(&mut failing, true) {
+                    acks.failing(tag).await;
+                }
                 tokio::select! {
                     _ = stop.cancelled() => {
                         // Shutting down: hand it back untouched for the next consumer.
@@ -218,7 +222,9 @@ where
             // delivery limit dead-letters it after a bounded number of attempts.
             let pause = Duration::from_millis(200 * u64::from(attempt + 1).min(25));
             tracing::warn!(%queue, %message_id, attempt, %reason, "message failed; will be redelivered");
-            acks.failing(tag).await;
+            if !failing {
+                acks.failing(tag).await;
+            }
             tokio::time::sleep(pause).await;
             acks.settle(tag, Settle::Requeue).await;
         }

@@ -18,7 +18,7 @@ pub const SUCCEEDED: &str = "succeeded";
 pub const FAILED: &str = "failed";
 
 /// One attempt as recorded.
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = attempts)]
 pub struct Attempt {
     pub id: Uuid,
@@ -44,7 +44,7 @@ pub async fn finish_many(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)])
     if done.is_empty() {
         return Ok(());
     }
-    insert_attempts(conn, done.iter().map(|(a, _)| a)).await?;
+    insert_attempts(conn, done).await?;
     let status = |n: &Next| match n {
         Next::Succeeded => SUCCEEDED,
         Next::RetryAt(_) => PENDING,
@@ -73,21 +73,19 @@ pub async fn finish_many(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)])
 
 /// The attempt rows, one array bind per column: one prepared statement whatever the batch size
 /// (a multi-row `VALUES` would be a new statement, parsed and planned again, for every size).
-async fn insert_attempts<'a>(
-    conn: &mut AsyncPgConnection,
-    attempts: impl Iterator<Item = &'a Attempt> + Clone,
-) -> QueryResult<usize> {
+async fn insert_attempts(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)]) -> QueryResult<usize> {
+    let attempts = || done.iter().map(|(a, _)| a);
     Prepared::new(
         "INSERT INTO attempts (id, delivery_id, attempted_at, status_code, latency_ms, error, response_body) \
          SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[], $4::int[], $5::int[], $6::text[], $7::text[])",
     )
-    .bind::<Array<SqlUuid>, _>(attempts.clone().map(|a| a.id).collect::<Vec<_>>())
-    .bind::<Array<SqlUuid>, _>(attempts.clone().map(|a| a.delivery_id).collect::<Vec<_>>())
-    .bind::<Array<Timestamptz>, _>(attempts.clone().map(|a| a.attempted_at).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Integer>>, _>(attempts.clone().map(|a| a.status_code).collect::<Vec<_>>())
-    .bind::<Array<Integer>, _>(attempts.clone().map(|a| a.latency_ms).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(attempts.clone().map(|a| a.error.as_deref()).collect::<Vec<_>>())
-    .bind::<Array<Nullable<Text>>, _>(attempts.map(|a| a.response_body.as_deref()).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(attempts().map(|a| a.id).collect::<Vec<_>>())
+    .bind::<Array<SqlUuid>, _>(attempts().map(|a| a.delivery_id).collect::<Vec<_>>())
+    .bind::<Array<Timestamptz>, _>(attempts().map(|a| a.attempted_at).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Integer>>, _>(attempts().map(|a| a.status_code).collect::<Vec<_>>())
+    .bind::<Array<Integer>, _>(attempts().map(|a| a.latency_ms).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(attempts().map(|a| a.error.as_deref()).collect::<Vec<_>>())
+    .bind::<Array<Nullable<Text>>, _>(attempts().map(|a| a.response_body.as_deref()).collect::<Vec<_>>())
     .execute(conn)
     .await
 }
