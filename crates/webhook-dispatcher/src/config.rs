@@ -106,6 +106,9 @@ pub struct WebhookSettings {
     pub hold_max_secs: u64,
     /// Finished deliveries (and their attempts) are deleted after this many days.
     pub retention_days: u32,
+    /// How long a worker's copy of an application's subscriptions serves early sends; 0 turns
+    /// early sends off.
+    pub subscription_cache_ms: u64,
 }
 
 impl WebhookSettings {
@@ -115,6 +118,10 @@ impl WebhookSettings {
 
     pub fn lease(&self) -> Duration {
         Duration::from_millis(self.lease_ms)
+    }
+
+    pub fn subscription_cache(&self) -> Duration {
+        Duration::from_millis(self.subscription_cache_ms)
     }
 
     /// The delay before attempt `step` (0-based) on the ladder, without jitter; `None` past its end.
@@ -208,6 +215,12 @@ impl Validate for Settings {
         }
         if w.hold_max_secs == 0 {
             return Err(ConfigError::invalid("webhooks.hold_max_secs", "must be positive"));
+        }
+        if w.subscription_cache_ms > 60_000 {
+            return Err(ConfigError::invalid(
+                "webhooks.subscription_cache_ms",
+                "must be at most 60000 (a subscription change reaches early sends within it)",
+            ));
         }
         if w.breaker_failures == 0 {
             return Err(ConfigError::invalid("webhooks.breaker_failures", "must be positive"));

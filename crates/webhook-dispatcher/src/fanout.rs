@@ -6,9 +6,10 @@
 //! Handlers run concurrently; their events meet in a [`Writer`] that fans out whatever arrived
 //! together in one statement (a group commit, [`crate::db::fanout`]) that also leases the new
 //! deliveries the worker can attempt now, so they go to the delivery loop at once; each handler
-//! acks after the commit.
+//! acks after the commit. Before an event joins a batch, its first attempts that may go early
+//! ([`crate::delivery::early`]) are started, and the batch writes their deliveries leased.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
@@ -36,6 +37,8 @@ pub struct Rendered {
     pub version: i64,
     /// The webhook body, exactly as it will be signed and sent.
     pub body: String,
+    /// Subscriptions whose first attempt of this event started already ([`crate::delivery::early`]).
+    pub early: Vec<Uuid>,
 }
 
 fn permanent(what: impl std::fmt::Display) -> HandleError {
@@ -117,12 +120,33 @@ fn finish(
         entity_id: entity_id.to_owned(),
         version,
         body: body.to_string(),
+        early: Vec::new(),
     })
 }
 
 pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), HandleError> {
-    let rendered = render(delivery.routing_key.as_str(), &delivery.data)?;
+    let mut rendered = render(delivery.routing_key.as_str(), &delivery.data)?;
+    // A redelivered event may have been fanned out (and sent) already: only the usual path.
+    if !delivery.redelivered {
+        rendered.early = writer.dispatcher.send_early(&rendered).await;
+    }
+    let _settle = Settle { dispatcher: &writer.dispatcher, event: rendered.event_id, early: rendered.early.clone() };
     writer.write(rendered).await
+}
+
+/// Once the event's fan-out is over (or abandoned), early attempts it did not confirm learn so.
+struct Settle<'a> {
+    dispatcher: &'a Dispatcher,
+    event: Uuid,
+    early: Vec<Uuid>,
+}
+
+impl Drop for Settle<'_> {
+    fn drop(&mut self) {
+        if !self.early.is_empty() {
+            self.dispatcher.early().settle(self.event, &self.early);
+        }
+    }
 }
 
 /// Collects events from concurrent handlers and fans them out in batches (a group commit). One
@@ -130,6 +154,7 @@ pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), Handl
 #[derive(Clone)]
 pub struct Writer {
     batches: GroupCommit<Rendered, Result<(), HandleError>>,
+    dispatcher: Dispatcher,
 }
 
 /// Events fanned out in one statement at most.
@@ -138,11 +163,12 @@ const BATCH: usize = 64;
 impl Writer {
     /// Starts the writer task; it ends when every `Writer` clone is dropped.
     pub fn start(pool: PgPool, dispatcher: Dispatcher) -> Self {
+        let engine = dispatcher.clone();
         let batches = GroupCommit::start(BATCH, 1, move |events| {
-            let (pool, dispatcher) = (pool.clone(), dispatcher.clone());
+            let (pool, dispatcher) = (pool.clone(), engine.clone());
             async move { fan_out_batch(&pool, &dispatcher, events).await }
         });
-        Self { batches }
+        Self { batches, dispatcher }
     }
 
     /// Resolves once the event's deliveries are committed.
@@ -175,7 +201,7 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     // batch, never the in-flight bounds (those are semaphores).
     let limits = dispatcher.lock_slots().await.limits(dispatcher.settings());
     // An event redelivered while its first copy waits in the same batch: once is enough.
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = HashSet::new();
     let batch: Vec<fanout::Event<'_>> = events
         .iter()
         .filter(|e| seen.insert(e.event_id))
@@ -188,10 +214,12 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
             body: &e.body,
         })
         .collect();
+    // Every copy's: a redelivered copy first in the batch must not hide the early sends of another.
+    let early: Vec<(Uuid, Uuid)> = events.iter().flat_map(|e| e.early.iter().map(|s| (e.event_id, *s))).collect();
     let started = std::time::Instant::now();
-    let created = fanout::fan_out(&mut conn, &batch, limits.claim(dispatcher.settings().lease()), limits.holding())
-        .await
-        .map_err(HandleError::from_query)?;
+    let claim = limits.claim(dispatcher.settings().lease());
+    let created =
+        fanout::fan_out(&mut conn, &batch, claim, limits.holding(), &early).await.map_err(HandleError::from_query)?;
     drop(conn);
     dispatcher.note_held(limits.holding());
     tracing::debug!(
@@ -207,16 +235,19 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     dispatcher.note_backlog(
         created.iter().filter(|c| !c.leased && !limits.blocked(c.subscription_id)).map(|c| c.subscription_id),
     );
+    let confirmed = confirm_early(dispatcher, events, &early, &created);
     let bodies: HashMap<Uuid, &str> = events.iter().map(|e| (e.event_id, e.body.as_str())).collect();
     let claimed: Vec<Claimed> = created
         .into_iter()
-        .filter(|c| c.leased)
+        .filter(|c| c.leased && !confirmed.contains(&(c.event_id, c.subscription_id)))
         .map(|c| Claimed {
             id: c.id,
             subscription_id: c.subscription_id,
             event_id: c.event_id,
             attempt_count: 0,
             step: 0,
+            entity_id: c.entity_id,
+            version: c.version,
             body: bodies.get(&c.event_id).map(|b| (*b).to_owned()).unwrap_or_default(),
             endpoint: c.endpoint,
         })
@@ -224,6 +255,38 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     let tickets = dispatcher.lock_slots().await.register(claimed, dispatcher.settings());
     dispatcher.start(tickets);
     Ok(())
+}
+
+/// Hands each early send its delivery; returns the (event, subscription) pairs that had one (their
+/// attempts are under way). Where the fan-out disagrees with the cache an early send read (no
+/// delivery, or one with another URL or secret), the application's cache entry is dropped.
+fn confirm_early(
+    dispatcher: &Dispatcher,
+    events: &[Rendered],
+    early: &[(Uuid, Uuid)],
+    created: &[fanout::Created],
+) -> HashSet<(Uuid, Uuid)> {
+    if early.is_empty() {
+        return HashSet::new();
+    }
+    let application: HashMap<Uuid, Uuid> = events.iter().map(|e| (e.event_id, e.application_id)).collect();
+    let mut confirmed = HashSet::new();
+    for c in created {
+        if let Some(same) = dispatcher.early().created(c.event_id, c.subscription_id, c.id, &c.endpoint) {
+            confirmed.insert((c.event_id, c.subscription_id));
+            if !same && let Some(app) = application.get(&c.event_id) {
+                dispatcher.forget_subscriptions(*app);
+            }
+        }
+    }
+    for (event, sub) in early {
+        if !confirmed.contains(&(*event, *sub))
+            && let Some(app) = application.get(event)
+        {
+            dispatcher.forget_subscriptions(*app);
+        }
+    }
+    confirmed
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@ use uapi_platform::{db, db::PgPool};
 use crate::config::{Role, Settings};
 use crate::delivery::Dispatcher;
 use crate::delivery::metrics::DeliveryMetrics;
+use crate::delivery::subscription_cache::SubscriptionCache;
 use crate::ssrf::TargetPolicy;
 use crate::state::AppState;
 use crate::{fanout, routes};
@@ -45,9 +46,10 @@ impl Application {
         let w = &settings.webhooks;
         let policy = Arc::new(TargetPolicy::new(w.allow_private_targets, &w.allowed_cidrs));
         let metrics = Metrics::new(SERVICE);
+        let cache = SubscriptionCache::new(pool.clone(), w.subscription_cache());
         let dispatcher = if role.delivers() {
             let m = DeliveryMetrics::register(&metrics);
-            Some(Dispatcher::new(pool.clone(), w.clone(), policy.clone(), m)?)
+            Some(Dispatcher::new(pool.clone(), w.clone(), policy.clone(), m, cache.clone())?)
         } else {
             None
         };
@@ -55,6 +57,7 @@ impl Application {
             pool: pool.clone(),
             policy,
             secret_grace: Duration::from_secs(w.secret_grace_secs),
+            subscriptions: cache,
         });
         // The API alone never touches RabbitMQ, so only workers report on it.
         let readiness = Readiness::new(Some(pool.clone()), role.delivers().then(|| broker.clone()));

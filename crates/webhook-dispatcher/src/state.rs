@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use uapi_platform::db::PgPool;
 
+use crate::delivery::subscription_cache::SubscriptionCache;
 use crate::ssrf::TargetPolicy;
 
 pub struct AppState {
@@ -12,4 +13,7 @@ pub struct AppState {
     pub policy: Arc<TargetPolicy>,
     /// How long a rotated-away secret keeps signing.
     pub secret_grace: Duration,
+    /// The early sends' cache of this process's worker (if it has one): what the API changes is
+    /// dropped from it at once.
+    pub subscriptions: Arc<SubscriptionCache>,
 }

@@ -24,13 +24,17 @@ pub struct Claimed {
     #[diesel(sql_type = Integer)]
     pub step: i32,
     #[diesel(sql_type = Text)]
+    pub entity_id: String,
+    #[diesel(sql_type = BigInt)]
+    pub version: i64,
+    #[diesel(sql_type = Text)]
     pub body: String,
     #[diesel(embed)]
     pub endpoint: Endpoint,
 }
 
 /// Where and how a delivery is sent: its subscription's URL and signing secrets.
-#[derive(Debug, Clone, QueryableByName)]
+#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
 pub struct Endpoint {
     #[diesel(sql_type = Text)]
     pub delivery_url: String,
@@ -91,7 +95,7 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
          UPDATE deliveries d SET locked_until = now() + make_interval(secs => $6), updated_at = now() \
          FROM subscriptions s \
          WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id \
-         RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, \
+         RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, d.entity_id, d.version, \
                    (SELECT b.body FROM event_bodies b WHERE b.event_id = d.event_id) AS body, s.delivery_url, \
                    s.secret, s.previous_secret, s.previous_secret_expires_at",
     )

@@ -36,13 +36,19 @@ pub struct Created {
     pub event_id: Uuid,
     #[diesel(sql_type = Bool)]
     pub leased: bool,
+    #[diesel(sql_type = Text)]
+    pub entity_id: String,
+    #[diesel(sql_type = BigInt)]
+    pub version: i64,
     #[diesel(embed)]
     pub endpoint: Endpoint,
 }
 
 /// A new delivery is leased when its subscription has capacity left (`limits`, counted in batch
 /// order), it is the oldest version of its entity in the batch, and no older version of that
-/// entity still awaits its first attempt: the same order rule as the claim's.
+/// entity still awaits its first attempt: the same order rule as the claim's. An early send's
+/// delivery (`$10`/`$11`: its attempt is under way, [`crate::delivery::early`]) is leased and
+/// never held.
 const FAN_OUT: &str = "\
 WITH ev AS ( \
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[]) \
@@ -51,17 +57,21 @@ WITH ev AS ( \
     SELECT * FROM unnest($7::uuid[], $8::int[]) AS c(subscription_id, cap) \
 ), holds AS ( \
     SELECT unnest($9::uuid[]) AS subscription_id \
+), early AS ( \
+    SELECT DISTINCT * FROM unnest($10::uuid[], $11::uuid[]) AS x(event_id, subscription_id) \
 ), matched AS ( \
     SELECT e.*, s.id AS sub, s.delivery_url, s.secret, s.previous_secret, s.previous_secret_expires_at, \
-           coalesce(c.cap, $10) AS cap, \
+           coalesce(c.cap, $12) AS cap, \
            row_number() OVER (PARTITION BY s.id ORDER BY e.ord) AS sub_rank, \
            row_number() OVER (PARTITION BY s.id, e.entity_id ORDER BY e.version, e.ord) AS entity_rank, \
-           (s.id IN (SELECT subscription_id FROM holds) \
-            OR EXISTS (SELECT 1 FROM held_deliveries h WHERE h.subscription_id = s.id)) AS hold \
+           x.event_id IS NOT NULL AS early, \
+           (x.event_id IS NULL AND (s.id IN (SELECT subscription_id FROM holds) \
+            OR EXISTS (SELECT 1 FROM held_deliveries h WHERE h.subscription_id = s.id))) AS hold \
     FROM ev e \
     JOIN subscriptions s ON s.application_id = e.application_id AND s.status = 'Enabled' \
                         AND ('*' = ANY(s.events) OR e.event_type = ANY(s.events)) \
     LEFT JOIN caps c ON c.subscription_id = s.id \
+    LEFT JOIN early x ON x.event_id = e.event_id AND x.subscription_id = s.id \
 ), ranked AS ( \
     SELECT m.*, row_number() OVER (ORDER BY m.sub_rank, m.ord) AS overall FROM matched m WHERE NOT m.hold \
 ), held AS ( \
@@ -74,7 +84,7 @@ WITH ev AS ( \
     SELECT DISTINCT ON (event_id) event_id, application_id, event_type, body FROM matched \
     ON CONFLICT DO NOTHING \
 ), fresh AS ( \
-    SELECT r.*, (r.sub_rank <= r.cap AND r.overall <= $11 AND r.entity_rank = 1 AND NOT EXISTS ( \
+    SELECT r.*, (r.early OR r.sub_rank <= r.cap AND r.overall <= $13 AND r.entity_rank = 1 AND NOT EXISTS ( \
                SELECT 1 FROM deliveries p \
                WHERE p.subscription_id = r.sub AND p.entity_id = r.entity_id AND p.status = 'pending' \
                  AND p.attempt_count = 0 AND p.version < r.version)) AS lease \
@@ -83,25 +93,27 @@ WITH ev AS ( \
     INSERT INTO deliveries (id, subscription_id, event_id, event_type, entity_id, version, status, \
                             next_attempt_at, locked_until, created_at, updated_at) \
     SELECT uuid_v7(), f.sub, f.event_id, f.event_type, f.entity_id, f.version, 'pending', now(), \
-           CASE WHEN f.lease THEN now() + make_interval(secs => $12) END, now(), now() \
+           CASE WHEN f.lease THEN now() + make_interval(secs => $14) END, now(), now() \
     FROM fresh f ORDER BY f.ord, f.sub \
     ON CONFLICT (event_id, subscription_id) DO NOTHING \
     RETURNING id, subscription_id, event_id, locked_until IS NOT NULL AS leased \
 ) \
-SELECT ins.id, ins.subscription_id, ins.event_id, ins.leased, m.delivery_url, m.secret, m.previous_secret, \
-       m.previous_secret_expires_at \
+SELECT ins.id, ins.subscription_id, ins.event_id, ins.leased, m.entity_id, m.version, m.delivery_url, m.secret, \
+       m.previous_secret, m.previous_secret_expires_at \
 FROM ins JOIN matched m ON m.event_id = ins.event_id AND m.sub = ins.subscription_id \
 ORDER BY m.ord, m.sub";
 
 /// Fans `events` out in one statement (atomic on its own); returns the deliveries created now.
 /// Events no subscription wants leave no trace; a redelivered event creates nothing. Events for
 /// the subscriptions in `hold`, and for any with held rows already (so an entity's versions stay
-/// in order), are held ([`super::held`]) instead.
+/// in order), are held ([`super::held`]) instead, except the (event, subscription) pairs in
+/// `early`, sent already.
 pub async fn fan_out(
     conn: &mut AsyncPgConnection,
     events: &[Event<'_>],
     limits: ClaimLimits<'_>,
     hold: &[Uuid],
+    early: &[(Uuid, Uuid)],
 ) -> QueryResult<Vec<Created>> {
     if events.is_empty() {
         return Ok(Vec::new());
@@ -116,6 +128,8 @@ pub async fn fan_out(
         .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
         .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(hold.to_vec())
+        .bind::<Array<SqlUuid>, _>(early.iter().map(|p| p.0).collect::<Vec<_>>())
+        .bind::<Array<SqlUuid>, _>(early.iter().map(|p| p.1).collect::<Vec<_>>())
         .bind::<Integer, _>(limits.default_cap)
         .bind::<BigInt, _>(limits.limit)
         .bind::<Double, _>(limits.lease.as_secs_f64())

@@ -90,6 +90,15 @@ pub async fn list(conn: &mut AsyncPgConnection, application: Uuid, page: Page) -
     q.load(conn).await
 }
 
+/// The enabled subscriptions of `application` (what a worker's early sends may use).
+pub async fn enabled_of(conn: &mut AsyncPgConnection, application: Uuid) -> QueryResult<Vec<Subscription>> {
+    subscriptions::table
+        .filter(subscriptions::application_id.eq(application).and(subscriptions::status.eq(ENABLED)))
+        .select(Subscription::as_select())
+        .load(conn)
+        .await
+}
+
 pub async fn delete(conn: &mut AsyncPgConnection, application: Uuid, id: Uuid) -> QueryResult<bool> {
     diesel::delete(
         subscriptions::table.filter(subscriptions::id.eq(id).and(subscriptions::application_id.eq(application))),

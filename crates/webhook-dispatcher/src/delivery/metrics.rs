@@ -8,6 +8,7 @@ pub struct DeliveryMetrics {
     outcomes: IntCounterVec,
     latency: HistogramVec,
     fanned_out: IntCounter,
+    sent_early: IntCounter,
 }
 
 impl DeliveryMetrics {
@@ -25,11 +26,17 @@ impl DeliveryMetrics {
         .expect("static metric definition is valid"); // ok: constant names and labels
         let fanned_out = IntCounter::new("webhook_fanout_deliveries_total", "Deliveries created by the fan-out")
             .expect("static metric definition is valid"); // ok: constant names
+        let sent_early = IntCounter::new(
+            "webhook_early_sends_total",
+            "First attempts started before their fan-out committed (docs/webhooks.md, early sends)",
+        )
+        .expect("static metric definition is valid"); // ok: constant names
         // Registration only fails on duplicate names, impossible for these.
         let _ = metrics.registry.register(Box::new(outcomes.clone()));
         let _ = metrics.registry.register(Box::new(latency.clone()));
         let _ = metrics.registry.register(Box::new(fanned_out.clone()));
-        Self { outcomes, latency, fanned_out }
+        let _ = metrics.registry.register(Box::new(sent_early.clone()));
+        Self { outcomes, latency, fanned_out, sent_early }
     }
 
     pub fn outcome(&self, outcome: &str, seconds: f64, ok: bool) {
@@ -39,5 +46,9 @@ impl DeliveryMetrics {
 
     pub fn fanned_out(&self, n: usize) {
         self.fanned_out.inc_by(n as u64);
+    }
+
+    pub fn sent_early(&self, n: usize) {
+        self.sent_early.inc_by(n as u64);
     }
 }

@@ -4,10 +4,12 @@
 //! common path has no polling delay.
 
 pub mod attempt;
+pub mod early;
 pub mod metrics;
 pub mod recorder;
 pub mod schedule;
 pub mod slots;
+pub mod subscription_cache;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -20,12 +22,16 @@ use uapi_platform::db::PgPool;
 use uuid::Uuid;
 
 use crate::config::WebhookSettings;
+use crate::db::claims::Claimed;
 use crate::db::deliveries::{self, Attempt, Next};
 use crate::db::{claims, held};
+use crate::fanout::Rendered;
 use crate::ssrf::TargetPolicy;
+use early::{Early, Fate};
 use metrics::DeliveryMetrics;
 use recorder::{Record, Recorder};
 use slots::{Slots, Ticket};
+use subscription_cache::SubscriptionCache;
 
 /// Where held-back deliveries may be waiting.
 #[derive(Debug, Default)]
@@ -62,17 +68,22 @@ struct Inner {
     held: std::sync::Mutex<std::collections::HashSet<Uuid>>,
     /// Attempts finished and not yet recorded (shutdown waits for them).
     recording: AtomicUsize,
+    subscriptions: Arc<SubscriptionCache>,
+    early: Early,
 }
 
 impl Dispatcher {
+    /// A worker's engine; `subscriptions` is the cache its early sends read (shared with the API
+    /// of the same process, which drops what it changes).
     pub fn new(
         pool: PgPool,
         settings: WebhookSettings,
         policy: Arc<TargetPolicy>,
         metrics: DeliveryMetrics,
+        subscriptions: Arc<SubscriptionCache>,
     ) -> anyhow::Result<Self> {
         let client = attempt::client(policy.clone(), settings.request_timeout())?;
-        let recorder = Recorder::start(pool.clone(), settings.disable_after_failing_secs);
+        let recorder = Recorder::start(pool.clone(), settings.disable_after_failing_secs, subscriptions.clone());
         let slots = Mutex::new(Slots::new(&settings));
         Ok(Self {
             inner: Arc::new(Inner {
@@ -87,6 +98,8 @@ impl Dispatcher {
                 backlog: std::sync::Mutex::new(Backlog { all: true, ..Backlog::default() }),
                 held: std::sync::Mutex::new(std::collections::HashSet::new()),
                 recording: AtomicUsize::new(0),
+                subscriptions,
+                early: Early::default(),
             }),
         })
     }
@@ -161,6 +174,61 @@ impl Dispatcher {
                 self.note_held(&subscriptions);
             }
         }
+    }
+
+    pub fn early(&self) -> &Early {
+        &self.inner.early
+    }
+
+    /// The subscriptions' cache changed its mind about `application`: drop its entry.
+    pub fn forget_subscriptions(&self, application: uuid::Uuid) {
+        self.inner.subscriptions.forget(application);
+    }
+
+    /// Starts the first attempt of `event` now, before its fan-out commits, to each subscription
+    /// it may go to early ([`early`]); returns those subscriptions, which the fan-out must write
+    /// leased. The caller settles them ([`Early::settle`]) once the fan-out is over.
+    pub async fn send_early(&self, event: &Rendered) -> Vec<Uuid> {
+        let inner = &self.inner;
+        let Some(subs) = inner.subscriptions.get(event.application_id) else {
+            return Vec::new();
+        };
+        let candidates: Vec<&subscription_cache::Cached> = {
+            let held = self.held();
+            subs.iter()
+                .filter(|s| s.wants(&event.event_type) && !held.contains(&s.id))
+                .filter(|s| inner.early.in_order(s.id, &event.entity_id, event.version))
+                .collect()
+        };
+        if candidates.is_empty() {
+            return Vec::new();
+        }
+        let mut tickets = Vec::with_capacity(candidates.len());
+        {
+            let mut slots = inner.slots.lock().await;
+            for s in candidates {
+                let claimed = Claimed {
+                    id: Uuid::nil(), // the fan-out's, once it commits
+                    subscription_id: s.id,
+                    event_id: event.event_id,
+                    attempt_count: 0,
+                    step: 0,
+                    entity_id: event.entity_id.clone(),
+                    version: event.version,
+                    body: event.body.clone(),
+                    endpoint: s.endpoint.clone(),
+                };
+                tickets.extend(slots.take_early(claimed, &inner.settings));
+            }
+        }
+        let sent: Vec<Uuid> = tickets.iter().map(|t| t.claimed.subscription_id).collect();
+        for t in &mut tickets {
+            let c = &t.claimed;
+            t.pending = Some(inner.early.wait(c.event_id, c.subscription_id, c.endpoint.clone()));
+        }
+        inner.metrics.sent_early(tickets.len());
+        self.start(tickets);
+        sent
     }
 
     /// Attempts each claimed (and registered) delivery in its own task.
@@ -264,7 +332,7 @@ impl Dispatcher {
 
     async fn deliver(&self, t: Ticket) {
         let inner = &self.inner;
-        let Ticket { claimed: c, endpoint, global, at } = t;
+        let Ticket { claimed: mut c, endpoint, global, at, mut pending } = t;
         // Bounded concurrency: per endpoint first, so a busy endpoint never holds global permits.
         let (Ok(endpoint_permit), Ok(global_permit)) = (endpoint.acquire_owned().await, global.acquire_owned().await)
         else {
@@ -280,10 +348,13 @@ impl Dispatcher {
             let after =
                 open.map(|until| until.saturating_duration_since(std::time::Instant::now())).unwrap_or_default();
             let due = Utc::now() + chrono::Duration::from_std(after).unwrap_or_default();
-            if let Ok(mut conn) = inner.pool.get().await
-                && let Err(e) = deliveries::release(&mut conn, &[c.id], due).await
-            {
-                tracing::warn!(error = %e, delivery = %c.id, "releasing a delivery failed; its lease will expire");
+            // An early send not sent: its delivery (if the fan-out made one) goes back the same way.
+            let id = match pending.take() {
+                Some(p) => delivery_of(p).await,
+                None => Some(c.id),
+            };
+            if let Some(id) = id {
+                self.release(id, due).await;
             }
             inner.slots.lock().await.done(c.subscription_id, None, &inner.settings);
             self.note_backlog([c.subscription_id]);
@@ -298,6 +369,22 @@ impl Dispatcher {
         let result = schedule::Result { status: outcome.status, retry_after: outcome.retry_after };
         let step = usize::try_from(c.step).unwrap_or(0);
         let next = schedule::next(&inner.settings, step, result, Utc::now());
+        let ok = result.succeeded();
+        // Capacity frees now (the row stays leased until its record commits, so no claim takes
+        // it; an early send's row is written leased).
+        inner.slots.lock().await.done(c.subscription_id, Some(ok), &inner.settings);
+        inner.recording.fetch_add(1, Ordering::AcqRel);
+        if let Some(p) = pending {
+            // An early send's record waits for the delivery the fan-out is writing.
+            match p.await.unwrap_or(Fate::Missing) {
+                Fate::Created(id) => c.id = id,
+                fate => {
+                    self.early_not_recorded(&c, fate).await;
+                    inner.recording.fetch_sub(1, Ordering::AcqRel);
+                    return;
+                }
+            }
+        }
         let record = Attempt {
             id: Uuid::now_v7(),
             delivery_id: c.id,
@@ -307,17 +394,15 @@ impl Dispatcher {
             error: outcome.error.clone(),
             response_body: outcome.body.clone(),
         };
-        let ok = result.succeeded();
-        // Capacity frees now (the row stays leased until its record commits, so no claim takes it).
-        inner.slots.lock().await.done(c.subscription_id, Some(ok), &inner.settings);
         if self.backlogged(c.subscription_id) {
             inner.wake.notify_one();
         }
         let record = Record { attempt: record, next, subscription: c.subscription_id, gone: result.gone() };
-        inner.recording.fetch_add(1, Ordering::AcqRel);
-        if let Err(e) = inner.recorder.record(record).await {
+        match inner.recorder.record(record).await {
+            Ok(()) if c.attempt_count == 0 => inner.early.first_recorded(c.subscription_id, &c.entity_id, c.version),
+            Ok(()) => {}
             // The lease expires and the delivery is attempted again: at-least-once.
-            tracing::warn!(error = %e, delivery = %c.id, "recording an attempt failed");
+            Err(e) => tracing::warn!(error = %e, delivery = %c.id, "recording an attempt failed"),
         }
         inner.recording.fetch_sub(1, Ordering::AcqRel);
         let label = match next {
@@ -333,5 +418,45 @@ impl Dispatcher {
             // when something was held back: a claim scans the due deliveries, too dear per attempt.
             inner.wake.notify_one();
         }
+    }
+}
+
+impl Dispatcher {
+    /// Gives a leased delivery back, due at `due`; on failure its lease expires instead.
+    async fn release(&self, id: Uuid, due: chrono::DateTime<Utc>) {
+        let released = match self.inner.pool.get().await {
+            Ok(mut conn) => deliveries::release(&mut conn, &[id], due).await.map_err(anyhow::Error::from),
+            Err(e) => Err(anyhow::Error::from(e)),
+        };
+        if let Err(e) = released {
+            tracing::warn!(error = %e, delivery = %id, "releasing a delivery failed; its lease will expire");
+        }
+    }
+
+    /// An early attempt the fan-out did not confirm: a delivery made with another URL or secret is
+    /// released to go out the usual way; a missing one leaves nothing to record.
+    async fn early_not_recorded(&self, c: &Claimed, fate: Fate) {
+        let inner = &self.inner;
+        match fate {
+            Fate::Stale(id) => {
+                tracing::info!(delivery = %id, subscription = %c.subscription_id,
+                    "an early send used a subscription since changed; delivering again with the current one");
+                self.release(id, Utc::now()).await;
+                self.note_backlog([c.subscription_id]);
+                inner.wake.notify_one();
+            }
+            Fate::Missing | Fate::Created(_) => tracing::debug!(
+                event = %c.event_id, subscription = %c.subscription_id,
+                "an early send has no delivery (a duplicate event, or the subscription changed)"
+            ),
+        }
+    }
+}
+
+/// The id of an early send's delivery, once the fan-out committed it (`None`: it made none).
+async fn delivery_of(pending: tokio::sync::oneshot::Receiver<Fate>) -> Option<Uuid> {
+    match pending.await.unwrap_or(Fate::Missing) {
+        Fate::Created(id) | Fate::Stale(id) => Some(id),
+        Fate::Missing => None,
     }
 }

@@ -8,6 +8,7 @@ use tokio::sync::{mpsc, oneshot};
 use uapi_platform::db::PgPool;
 use uuid::Uuid;
 
+use super::subscription_cache::SubscriptionCache;
 use crate::db::deliveries::{self, Attempt, Next};
 use crate::db::subscriptions;
 
@@ -31,10 +32,11 @@ pub struct Recorder {
 }
 
 impl Recorder {
-    /// Starts the recorder task; it ends when every clone is dropped.
-    pub fn start(pool: PgPool, disable_after_secs: u64) -> Self {
+    /// Starts the recorder task; it ends when every clone is dropped. Subscriptions it disables
+    /// are dropped from `cache`.
+    pub fn start(pool: PgPool, disable_after_secs: u64, cache: std::sync::Arc<SubscriptionCache>) -> Self {
         let (tx, rx) = mpsc::channel(BATCH * 2);
-        tokio::spawn(write_batches(pool, disable_after_secs, rx));
+        tokio::spawn(write_batches(pool, disable_after_secs, cache, rx));
         Self { tx }
     }
 
@@ -46,7 +48,12 @@ impl Recorder {
     }
 }
 
-async fn write_batches(pool: PgPool, disable_after_secs: u64, mut rx: mpsc::Receiver<Ticket>) {
+async fn write_batches(
+    pool: PgPool,
+    disable_after_secs: u64,
+    cache: std::sync::Arc<SubscriptionCache>,
+    mut rx: mpsc::Receiver<Ticket>,
+) {
     while let Some(first) = rx.recv().await {
         let mut batch = vec![first];
         while batch.len() < BATCH {
@@ -57,7 +64,7 @@ async fn write_batches(pool: PgPool, disable_after_secs: u64, mut rx: mpsc::Rece
         }
         let records: Vec<&Record> = batch.iter().map(|(r, _)| r).collect();
         let started = std::time::Instant::now();
-        let written = write(&pool, &records, disable_after_secs).await;
+        let written = write(&pool, &records, disable_after_secs, &cache).await;
         tracing::debug!(records = records.len(), ms = started.elapsed().as_secs_f64() * 1e3, "attempts recorded");
         match written {
             Ok(()) => {
@@ -68,14 +75,19 @@ async fn write_batches(pool: PgPool, disable_after_secs: u64, mut rx: mpsc::Rece
             Err(e) => {
                 tracing::warn!(error = %e, records = batch.len(), "recording attempts failed; trying one by one");
                 for (record, done) in batch {
-                    let _ = done.send(write(&pool, &[&record], disable_after_secs).await);
+                    let _ = done.send(write(&pool, &[&record], disable_after_secs, &cache).await);
                 }
             }
         }
     }
 }
 
-async fn write(pool: &PgPool, records: &[&Record], disable_after_secs: u64) -> anyhow::Result<()> {
+async fn write(
+    pool: &PgPool,
+    records: &[&Record],
+    disable_after_secs: u64,
+    cache: &SubscriptionCache,
+) -> anyhow::Result<()> {
     let done: Vec<(Attempt, Next)> = records.iter().map(|r| (r.attempt.clone(), r.next)).collect();
     let mut succeeded: Vec<Uuid> =
         records.iter().filter(|r| r.next == Next::Succeeded).map(|r| r.subscription).collect();
@@ -101,6 +113,9 @@ async fn write(pool: &PgPool, records: &[&Record], disable_after_secs: u64) -> a
             Ok(disabled)
         })
         .await?;
+    if !gone.is_empty() || !disabled.is_empty() {
+        cache.clear(); // the records name subscriptions, not their applications
+    }
     for sub in disabled {
         tracing::warn!(subscription = %sub, "subscription disabled: failing too long without a success");
     }

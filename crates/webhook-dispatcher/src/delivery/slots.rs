@@ -54,6 +54,8 @@ pub struct Ticket {
     pub endpoint: Arc<Semaphore>,
     pub global: Arc<Semaphore>,
     pub at: Instant,
+    /// For an early send, where its delivery id arrives once the fan-out commits.
+    pub pending: Option<tokio::sync::oneshot::Receiver<super::early::Fate>>,
 }
 
 /// The capacity snapshot a claim uses.
@@ -147,9 +149,23 @@ impl Slots {
                     e.last_progress = at;
                 }
                 e.claimed += 1;
-                Ticket { claimed: c, endpoint: e.permits.clone(), global: self.global.clone(), at }
+                Ticket { claimed: c, endpoint: e.permits.clone(), global: self.global.clone(), at, pending: None }
             })
             .collect()
+    }
+
+    /// Registers an early send ([`super::early`]) of `c` if its endpoint is healthy here (no
+    /// failure since its last success) with an attempt slot free, and this process has one free.
+    pub fn take_early(&mut self, c: Claimed, s: &WebhookSettings) -> Option<Ticket> {
+        if self.claimed >= s.max_in_flight {
+            return None;
+        }
+        if let Some(e) = self.endpoints.get(&c.subscription_id)
+            && (e.failures > 0 || e.claimed >= s.max_in_flight_per_endpoint)
+        {
+            return None;
+        }
+        self.register(vec![c], s).pop()
     }
 
     /// Whether the subscription's breaker is open now, and until when.
@@ -210,6 +226,8 @@ mod tests {
             event_id: Uuid::now_v7(),
             attempt_count: 0,
             step: 0,
+            entity_id: "e1".into(),
+            version: 1,
             body: String::new(),
             endpoint: Target {
                 delivery_url: String::new(),
@@ -234,6 +252,21 @@ mod tests {
         assert_eq!(slots.limits(&s).holding(), [stalled]);
         slots.done(stalled, Some(true), &s);
         assert!(slots.limits(&s).holding().is_empty(), "a finished attempt ends the stall");
+    }
+
+    #[test]
+    fn early_sends_need_a_healthy_endpoint_with_a_free_slot() {
+        let s = settings();
+        let mut slots = Slots::new(&s);
+        let sub = Uuid::now_v7();
+        assert!(slots.take_early(claimed(sub), &s).is_some(), "an endpoint not seen yet");
+        assert!(slots.take_early(claimed(sub), &s).is_some());
+        assert!(slots.take_early(claimed(sub), &s).is_none(), "both attempt slots are taken");
+        slots.done(sub, Some(false), &s);
+        assert!(slots.take_early(claimed(sub), &s).is_none(), "a failure since the last success");
+        slots.done(sub, Some(true), &s);
+        assert!(slots.take_early(claimed(sub), &s).is_some(), "a success heals it");
+        assert_eq!(slots.claimed(), 1);
     }
 
     #[test]

@@ -146,6 +146,7 @@ async fn create(
     };
     let mut conn = state.pool.get().await?;
     subscriptions::insert(&mut conn, &sub).await?;
+    state.subscriptions.forget(who.application_id);
     Ok(HttpResponse::Created().json(WebhookView::of(sub, true)))
 }
 
@@ -202,6 +203,7 @@ async fn update(
     if !subscriptions::update(&mut conn, &sub).await? {
         return Err(not_found(sub.id));
     }
+    state.subscriptions.forget(who.application_id);
     Ok(HttpResponse::Ok().json(WebhookView::of(sub, false)))
 }
 
@@ -210,6 +212,7 @@ async fn delete(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uui
     if !subscriptions::delete(&mut conn, who.application_id, *id).await? {
         return Err(not_found(*id));
     }
+    state.subscriptions.forget(who.application_id);
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -225,5 +228,6 @@ async fn rotate_secret(who: AppPrincipal, state: web::Data<AppState>, id: web::P
     if !subscriptions::update(&mut conn, &sub).await? {
         return Err(not_found(sub.id));
     }
+    state.subscriptions.forget(who.application_id);
     Ok(HttpResponse::Ok().json(WebhookView::of(sub, true)))
 }

@@ -7,7 +7,7 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-use crate::helpers::{employee_event, spawn_app, spawn_app_with, verify_standard};
+use crate::helpers::{Subscriber, employee_event, spawn_app, spawn_app_with, verify_standard};
 use crate::receiver::{Receiver, Reply};
 
 const WAIT: Duration = Duration::from_secs(15);
@@ -224,11 +224,7 @@ async fn a_subscription_failing_too_long_is_disabled() {
 #[tokio::test]
 async fn after_a_rotation_both_secrets_sign() {
     let app = spawn_app().await;
-    let application = Uuid::now_v7();
-    let token = app.token(application);
-    let rx = Receiver::always(200);
-    let hook = app.create_webhook(&token, &rx.url, &["*"]).await;
-    let id = hook["id"].as_str().expect("id");
+    let Subscriber { application, token, rx, hook, id } = app.subscriber().await;
     let old = hook["secret"].as_str().expect("secret").to_owned();
     let rotated: Value =
         app.post(&format!("/api/webhooks/{id}/rotate-secret"), &token, &json!({})).await.json().await.expect("json");
@@ -244,11 +240,7 @@ async fn after_a_rotation_both_secrets_sign() {
 #[tokio::test]
 async fn after_the_grace_period_only_the_new_secret_signs() {
     let app = spawn_app_with(&[("UAPI_WEBHOOKS__SECRET_GRACE_SECS", "0")]).await;
-    let application = Uuid::now_v7();
-    let token = app.token(application);
-    let rx = Receiver::always(200);
-    let hook = app.create_webhook(&token, &rx.url, &["*"]).await;
-    let id = hook["id"].as_str().expect("id");
+    let Subscriber { application, token, rx, hook, id } = app.subscriber().await;
     let old = hook["secret"].as_str().expect("secret").to_owned();
     let rotated: Value =
         app.post(&format!("/api/webhooks/{id}/rotate-secret"), &token, &json!({})).await.json().await.expect("json");
@@ -281,15 +273,11 @@ async fn versions_of_one_employee_arrive_in_order() {
 async fn finished_deliveries_past_retention_are_swept() {
     use diesel_async::RunQueryDsl;
     let app = spawn_app().await;
-    let application = Uuid::now_v7();
-    let token = app.token(application);
-    let rx = Receiver::always(200);
-    let hook = app.create_webhook(&token, &rx.url, &["*"]).await;
-    let id = hook["id"].as_str().expect("id");
+    let Subscriber { application, token, rx: _rx, id, .. } = app.subscriber().await;
     app.publish(&employee_event(application, "emp-old", 1, "employee.created")).await;
-    app.wait_deliveries(&token, id, WAIT, |d| d.first().is_some_and(|d| d["status"] == "succeeded")).await;
+    app.wait_deliveries(&token, &id, WAIT, |d| d.first().is_some_and(|d| d["status"] == "succeeded")).await;
     app.publish(&employee_event(application, "emp-new", 1, "employee.created")).await;
-    app.wait_deliveries(&token, id, WAIT, |d| d.len() == 2 && d.iter().all(|d| d["status"] == "succeeded")).await;
+    app.wait_deliveries(&token, &id, WAIT, |d| d.len() == 2 && d.iter().all(|d| d["status"] == "succeeded")).await;
     let mut conn =
         <diesel_async::AsyncPgConnection as diesel_async::AsyncConnection>::establish(&app.db_url).await.expect("db");
     diesel::sql_query("UPDATE deliveries SET completed_at = now() - interval '31 days' WHERE entity_id = 'emp-old'; ")
@@ -302,7 +290,7 @@ async fn finished_deliveries_past_retention_are_swept() {
         .expect("age the bodies");
     let deleted = uapi_webhook_dispatcher::db::deliveries::sweep(&mut conn, 30, 100).await.expect("sweep");
     assert_eq!(deleted, 1);
-    let left = app.deliveries(&token, id, None).await;
+    let left = app.deliveries(&token, &id, None).await;
     assert_eq!((left.len(), left[0]["entityId"].as_str()), (1, Some("emp-new")));
     #[derive(diesel::QueryableByName)]
     struct Count {

@@ -18,6 +18,17 @@ use uapi_webhook_dispatcher::startup::Application;
 use uapi_webhook_dispatcher::{MIGRATION_LOCK, MIGRATIONS};
 use uuid::Uuid;
 
+use crate::receiver::Receiver;
+
+/// What `TestApp::subscriber` made: the application, its token, the receiver and the subscription.
+pub struct Subscriber {
+    pub application: Uuid,
+    pub token: String,
+    pub rx: Receiver,
+    pub hook: Value,
+    pub id: String,
+}
+
 pub struct TestApp {
     pub addr: String,
     pub client: Client,
@@ -184,6 +195,16 @@ impl TestApp {
             .await;
         assert_eq!(res.status(), 201, "create webhook");
         res.json().await.expect("json")
+    }
+
+    /// A new application subscribed to every event type, delivered to a receiver answering 200.
+    pub async fn subscriber(&self) -> Subscriber {
+        let application = Uuid::now_v7();
+        let token = self.token(application);
+        let rx = Receiver::always(200);
+        let hook = self.create_webhook(&token, &rx.url, &["*"]).await;
+        let id = hook["id"].as_str().expect("id").to_owned();
+        Subscriber { application, token, rx, hook, id }
     }
 
     /// The deliveries of a subscription (first page of 200), optionally by status.

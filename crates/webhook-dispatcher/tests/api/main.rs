@@ -3,6 +3,7 @@
 
 mod api;
 mod delivery;
+mod early;
 mod helpers;
 mod isolation;
 mod process;
