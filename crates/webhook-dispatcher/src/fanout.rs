@@ -225,6 +225,7 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     tracing::debug!(
         events = batch.len(),
         created = created.len(),
+        early = early.len(),
         ms = started.elapsed().as_secs_f64() * 1e3,
         "fanned out"
     );

@@ -6,6 +6,9 @@ use uapi_webhook_dispatcher::config::Settings;
 use uapi_webhook_dispatcher::startup::{Application, SERVICE, role_flag};
 use uapi_webhook_dispatcher::{MIGRATION_LOCK, MIGRATIONS};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
