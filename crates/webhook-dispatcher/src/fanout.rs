@@ -126,8 +126,10 @@ fn finish(
 
 pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), HandleError> {
     let mut rendered = render(delivery.routing_key.as_str(), &delivery.data)?;
-    // A redelivered event may have been fanned out (and sent) already: only the usual path.
-    if !delivery.redelivered {
+    // A redelivered event, or a second copy of one, may have been fanned out (and sent) already:
+    // only the usual path. Every copy is noted, so the first one counts whatever its path.
+    let first = writer.dispatcher.early().first_sight(rendered.event_id);
+    if first && !delivery.redelivered {
         rendered.early = writer.dispatcher.send_early(&rendered).await;
     }
     let _settle = Settle { dispatcher: &writer.dispatcher, event: rendered.event_id, early: rendered.early.clone() };

@@ -5,7 +5,10 @@
 //!
 //! An event goes early to a subscription only when all of these hold, so early sends keep the
 //! guarantees of docs/webhooks.md:
-//! - its message is not a redelivery (a redelivered event may have been fanned out already);
+//! - its message is not a redelivery (a redelivered event may have been fanned out already), and
+//!   no copy of the event came to this worker before ([`Early::first_sight`]: the relay publishes
+//!   an event again when it cannot tell whether the first publish landed, and the second copy
+//!   would otherwise go early while the first one's delivery is under way);
 //! - the worker's [`SubscriptionCache`](super::subscription_cache) says the subscription wants it;
 //! - the endpoint is healthy in this worker with an attempt slot free ([`super::slots`]) and no
 //!   deliveries held for it;
@@ -18,7 +21,7 @@
 //! unrecorded; one created with another URL or secret than the attempt used is released to be
 //! sent again the usual way.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet, VecDeque};
 
 use tokio::sync::oneshot;
 use uuid::Uuid;
@@ -45,9 +48,20 @@ struct Waiting {
 /// missing entry only means the next version takes the usual path).
 const MAX_FIRSTS: usize = 200_000;
 
+/// Event ids remembered for [`Early::first_sight`]: about a minute and a half at 1,000 events/s.
+const MAX_SEEN: usize = 100_000;
+
+/// The events this worker has seen, newest last (a set for lookups, a queue for their age).
+#[derive(Default)]
+struct Seen {
+    ids: HashSet<Uuid>,
+    order: VecDeque<Uuid>,
+}
+
 /// Early sends in progress and what their order rule needs.
 #[derive(Default)]
 pub struct Early {
+    seen: std::sync::Mutex<Seen>,
     /// (event, subscription) → the early attempt waiting for its delivery id.
     waiting: std::sync::Mutex<HashMap<(Uuid, Uuid), Waiting>>,
     /// (subscription, entity) → the newest version whose first attempt this worker recorded.
@@ -60,6 +74,21 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Early {
+    /// Notes that a copy of `event` arrived; true for the first copy this worker has seen lately.
+    pub fn first_sight(&self, event: Uuid) -> bool {
+        let mut seen = lock(&self.seen);
+        if !seen.ids.insert(event) {
+            return false;
+        }
+        seen.order.push_back(event);
+        if seen.order.len() > MAX_SEEN
+            && let Some(oldest) = seen.order.pop_front()
+        {
+            seen.ids.remove(&oldest);
+        }
+        true
+    }
+
     /// Whether `version` of `entity` may go early to `subscription`: no older version of it can
     /// be waiting for a first attempt.
     pub fn in_order(&self, subscription: Uuid, entity: &str, version: i64) -> bool {
@@ -133,6 +162,19 @@ mod tests {
         early.first_recorded(sub, "e1", 3);
         early.first_recorded(sub, "e1", 2);
         assert!(early.in_order(sub, "e1", 4), "the newest recorded version counts");
+    }
+
+    #[test]
+    fn only_the_first_copy_of_an_event_is_a_first_sight() {
+        let early = Early::default();
+        let event = Uuid::now_v7();
+        assert!(early.first_sight(event));
+        assert!(!early.first_sight(event), "a second copy");
+        for _ in 0..MAX_SEEN {
+            early.first_sight(Uuid::now_v7());
+        }
+        assert!(early.first_sight(event), "forgotten once MAX_SEEN newer events came");
+        assert_eq!(lock(&early.seen).ids.len(), MAX_SEEN);
     }
 
     #[tokio::test]

@@ -132,3 +132,23 @@ async fn an_early_send_with_a_url_changed_elsewhere_is_delivered_again_to_the_ne
     assert_eq!(old.hits().len(), 2, "the cache entry was dropped");
     app.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_second_copy_of_an_event_is_not_sent_early() {
+    let app = spawn_app_with(LONG_CACHE).await;
+    let Subscriber { application, token, rx, id, .. } = app.subscriber().await;
+    warm_up(&app, &token, &id, &rx, application).await;
+    let lock = hold_fan_out(&app).await;
+    // The relay publishes an event again when it cannot tell whether the first publish landed.
+    let event = employee_event(application, "emp-1", 1, "employee.created");
+    app.publish(&event).await;
+    app.publish(&event).await;
+    rx.wait_hits(2, WAIT).await;
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(versions(&rx, "emp-1"), [1], "the first copy went early, the second waits for the fan-out");
+    release_fan_out(lock).await;
+    app.wait_deliveries(&token, &id, WAIT, |d| d.len() == 2 && d.iter().all(|d| d["status"] == "succeeded")).await;
+    tokio::time::sleep(QUIET).await;
+    assert_eq!(versions(&rx, "emp-1"), [1], "delivered once");
+    app.shutdown().await;
+}
