@@ -127,13 +127,20 @@ fn finish(
 pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), HandleError> {
     let mut rendered = render(delivery.routing_key.as_str(), &delivery.data)?;
     // A redelivered event, or a second copy of one, may have been fanned out (and sent) already:
-    // only the usual path. Every copy is noted, so the first one counts whatever its path.
-    let first = writer.dispatcher.early().first_sight(rendered.event_id);
-    if first && !delivery.redelivered {
+    // only the usual path. Every copy is noted, so the first one counts whatever its path; a later
+    // copy fans out only once the first copy's fan-out is over, so it never creates the delivery
+    // an early attempt of the first copy is about to claim.
+    let mut sight = writer.dispatcher.early().sight(rendered.event_id);
+    sight.settled().await;
+    if sight.is_first() && !delivery.redelivered {
         rendered.early = writer.dispatcher.send_early(&rendered).await;
     }
-    let _settle = Settle { dispatcher: &writer.dispatcher, event: rendered.event_id, early: rendered.early.clone() };
-    writer.write(rendered).await
+    let settle = Settle { dispatcher: &writer.dispatcher, event: rendered.event_id, early: rendered.early.clone() };
+    let written = writer.write(rendered).await;
+    // Early attempts learn their fate before a later copy may go on.
+    drop(settle);
+    drop(sight);
+    written
 }
 
 /// Once the event's fan-out is over (or abandoned), early attempts it did not confirm learn so.
@@ -274,7 +281,10 @@ fn confirm_early(
     }
     let application: HashMap<Uuid, Uuid> = events.iter().map(|e| (e.event_id, e.application_id)).collect();
     let mut confirmed = HashSet::new();
-    for c in created {
+    let sent: HashSet<&(Uuid, Uuid)> = early.iter().collect();
+    // Only this batch's early sends: their rows are written leased. A row the batch wrote the
+    // usual way may be claimed by anyone, and must not be taken over by an attempt of another copy.
+    for c in created.iter().filter(|c| sent.contains(&(c.event_id, c.subscription_id))) {
         if let Some(same) = dispatcher.early().created(c.event_id, c.subscription_id, c.id, &c.endpoint) {
             confirmed.insert((c.event_id, c.subscription_id));
             if !same && let Some(app) = application.get(&c.event_id) {

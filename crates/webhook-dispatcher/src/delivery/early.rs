@@ -6,9 +6,12 @@
 //! An event goes early to a subscription only when all of these hold, so early sends keep the
 //! guarantees of docs/webhooks.md:
 //! - its message is not a redelivery (a redelivered event may have been fanned out already), and
-//!   no copy of the event came to this worker before ([`Early::first_sight`]: the relay publishes
-//!   an event again when it cannot tell whether the first publish landed, and the second copy
-//!   would otherwise go early while the first one's delivery is under way);
+//!   no copy of the event came to this worker before ([`Early::sight`]: the relay publishes an
+//!   event again when it cannot tell whether the first publish landed, and the second copy would
+//!   otherwise go early while the first one's delivery is under way). A later copy also waits
+//!   until the first copy's fan-out is over before it fans out itself: otherwise it could create
+//!   the delivery the usual way while the first copy's early attempt is still being started, and
+//!   the event would go out twice;
 //! - the worker's [`SubscriptionCache`](super::subscription_cache) says the subscription wants it;
 //! - the endpoint is healthy in this worker with an attempt slot free ([`super::slots`]) and no
 //!   deliveries held for it;
@@ -23,7 +26,7 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use tokio::sync::oneshot;
+use tokio::sync::{oneshot, watch};
 use uuid::Uuid;
 
 use crate::db::claims::Endpoint;
@@ -51,11 +54,50 @@ const MAX_FIRSTS: usize = 200_000;
 /// Event ids remembered for [`Early::first_sight`]: about a minute and a half at 1,000 events/s.
 const MAX_SEEN: usize = 100_000;
 
-/// The events this worker has seen, newest last (a set for lookups, a queue for their age).
+/// The events this worker has seen, newest last (a set for lookups, a queue for their age), and
+/// those whose first copy is still being fanned out.
 #[derive(Default)]
 struct Seen {
     ids: HashSet<Uuid>,
     order: VecDeque<Uuid>,
+    in_progress: HashMap<Uuid, watch::Receiver<()>>,
+}
+
+/// What [`Early::sight`] made of a copy of an event.
+pub enum Sight<'a> {
+    /// The first copy this worker has seen lately: it may go early. Dropping it (once its
+    /// fan-out is over) lets later copies go on.
+    First(FirstCopy<'a>),
+    /// A later copy: fan it out the usual way, after [`Sight::settled`].
+    Again(Option<watch::Receiver<()>>),
+}
+
+impl Sight<'_> {
+    pub fn is_first(&self) -> bool {
+        matches!(self, Sight::First(_))
+    }
+
+    /// Resolves once the first copy's fan-out is over (at once for the first copy itself, or
+    /// when the first copy is no longer in progress).
+    pub async fn settled(&mut self) {
+        if let Sight::Again(Some(rx)) = self {
+            // The sender goes when the first copy's fan-out is over: that is the signal.
+            let _ = rx.changed().await;
+        }
+    }
+}
+
+/// The first copy of an event while it is fanned out.
+pub struct FirstCopy<'a> {
+    early: &'a Early,
+    event: Uuid,
+    _done: watch::Sender<()>,
+}
+
+impl Drop for FirstCopy<'_> {
+    fn drop(&mut self) {
+        lock(&self.early.seen).in_progress.remove(&self.event);
+    }
 }
 
 /// Early sends in progress and what their order rule needs.
@@ -74,11 +116,12 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 }
 
 impl Early {
-    /// Notes that a copy of `event` arrived; true for the first copy this worker has seen lately.
-    pub fn first_sight(&self, event: Uuid) -> bool {
+    /// Notes that a copy of `event` arrived: the first copy this worker has seen lately, or a
+    /// later one, which must wait for the first copy's fan-out ([`Sight::settled`]).
+    pub fn sight(&self, event: Uuid) -> Sight<'_> {
         let mut seen = lock(&self.seen);
         if !seen.ids.insert(event) {
-            return false;
+            return Sight::Again(seen.in_progress.get(&event).cloned());
         }
         seen.order.push_back(event);
         if seen.order.len() > MAX_SEEN
@@ -86,7 +129,9 @@ impl Early {
         {
             seen.ids.remove(&oldest);
         }
-        true
+        let (done, waiting) = watch::channel(());
+        seen.in_progress.insert(event, waiting);
+        Sight::First(FirstCopy { early: self, event, _done: done })
     }
 
     /// Whether `version` of `entity` may go early to `subscription`: no older version of it can
@@ -168,13 +213,35 @@ mod tests {
     fn only_the_first_copy_of_an_event_is_a_first_sight() {
         let early = Early::default();
         let event = Uuid::now_v7();
-        assert!(early.first_sight(event));
-        assert!(!early.first_sight(event), "a second copy");
+        assert!(early.sight(event).is_first());
+        assert!(!early.sight(event).is_first(), "a second copy");
         for _ in 0..MAX_SEEN {
-            early.first_sight(Uuid::now_v7());
+            early.sight(Uuid::now_v7());
         }
-        assert!(early.first_sight(event), "forgotten once MAX_SEEN newer events came");
-        assert_eq!(lock(&early.seen).ids.len(), MAX_SEEN);
+        assert!(early.sight(event).is_first(), "forgotten once MAX_SEEN newer events came");
+        let seen = lock(&early.seen);
+        assert_eq!(seen.ids.len(), MAX_SEEN);
+        assert!(seen.in_progress.is_empty(), "every first copy dropped is no longer in progress");
+    }
+
+    #[tokio::test]
+    async fn a_later_copy_waits_until_the_first_copys_fan_out_is_over() {
+        let early = Early::default();
+        let event = Uuid::now_v7();
+        let first = early.sight(event);
+        assert!(first.is_first());
+        let mut again = early.sight(event);
+        assert!(!again.is_first());
+        let waited = tokio::time::timeout(std::time::Duration::from_millis(50), again.settled()).await;
+        assert!(waited.is_err(), "the first copy is still being fanned out");
+        drop(first);
+        tokio::time::timeout(std::time::Duration::from_secs(1), again.settled())
+            .await
+            .expect("the first copy's fan-out is over");
+        let mut late = early.sight(event);
+        tokio::time::timeout(std::time::Duration::from_secs(1), late.settled())
+            .await
+            .expect("a copy after the first one's fan-out goes on at once");
     }
 
     #[tokio::test]

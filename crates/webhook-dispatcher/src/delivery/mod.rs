@@ -344,6 +344,8 @@ impl Dispatcher {
         let lease_left = inner.settings.lease().saturating_sub(at.elapsed());
         let expiring = lease_left < inner.settings.request_timeout() + Duration::from_secs(1);
         if open.is_some() || expiring {
+            // Not attempted: the permits go back now, not after the wait for an early send's delivery.
+            drop((endpoint_permit, global_permit));
             // The breaker opened after the claim: back for after the cool-down; or due again now.
             let after =
                 open.map(|until| until.saturating_duration_since(std::time::Instant::now())).unwrap_or_default();
