@@ -1,0 +1,1 @@
+ALTER TABLE event_bodies ALTER COLUMN body SET COMPRESSION default;
