@@ -124,9 +124,16 @@ pub async fn run(
     }
 
     let running = Workers::start(1, spec).await?;
-    let e2e = latency(client, target, &sink, rate, secs).await;
+    let (cold, e2e) = latency(client, target, &sink, rate, WARM_UP, secs).await;
     running.stop().await;
-    report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker"), &e2e);
+    report::print(
+        &format!(
+            "SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker, the first {} s of load (worker warming up)",
+            WARM_UP.as_secs()
+        ),
+        &cold,
+    );
+    report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker, after the warm-up"), &e2e);
     Ok(())
 }
 
@@ -173,9 +180,23 @@ async fn throughput(client: &reqwest::Client, target: &Target, spec: &WorkerSpec
     Ok(())
 }
 
-/// Open loop at `rate` creates/s for `duration`; for every create, the time from its 201 until
-/// its `employee.created` reached the sink (the sink stamps arrivals, so nothing is polled).
-async fn latency(client: &reqwest::Client, target: &Target, sink: &Sink, rate: u64, duration: Duration) -> Run {
+/// How long the latency run's load goes on before what it measures: the worker has just started,
+/// and its first second pays for connections (database, sink, broker) and caches being filled.
+const WARM_UP: Duration = Duration::from_secs(2);
+
+/// Open loop at `rate` creates/s for `warm_up` and then `duration`; for every create, the time from
+/// its 201 until its `employee.created` reached the sink (the sink stamps arrivals, so nothing is
+/// polled). Returns the creates answered during the warm-up and those after it, apart.
+/// `BENCH_LATENCY_DUMP=<file>` writes when each create was answered and its latency there, to see how the
+/// latency moves during the run.
+async fn latency(
+    client: &reqwest::Client,
+    target: &Target,
+    sink: &Sink,
+    rate: u64,
+    warm_up: Duration,
+    duration: Duration,
+) -> (Run, Run) {
     sink.reset();
     let started = Instant::now();
     let created: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
@@ -185,7 +206,7 @@ async fn latency(client: &reqwest::Client, target: &Target, sink: &Sink, rate: u
     let slots = Arc::new(tokio::sync::Semaphore::new(256));
     let mut tasks = Vec::new();
     let mut n = 0usize;
-    while started.elapsed() < duration {
+    while started.elapsed() < warm_up + duration {
         ticker.tick().await;
         n += 1;
         let Ok(permit) = slots.clone().try_acquire_owned() else {
@@ -210,7 +231,11 @@ async fn latency(client: &reqwest::Client, target: &Target, sink: &Sink, rate: u
     }
     let created = std::mem::take(&mut *created.lock().await);
     let deadline = Instant::now() + Duration::from_secs(60);
-    let mut run = Run { errors: errors.load(std::sync::atomic::Ordering::Relaxed), ..Run::default() };
+    let errors = errors.load(std::sync::atomic::Ordering::Relaxed);
+    let mut cold = Run { elapsed: warm_up, ..Run::default() };
+    // Errors are not told apart by time: all of them count against the measured run.
+    let mut run = Run { errors, elapsed: duration, ..Run::default() };
+    let mut dump = String::new();
     for (id, at) in &created {
         let arrived = loop {
             match sink.created_at(id) {
@@ -219,14 +244,20 @@ async fn latency(client: &reqwest::Client, target: &Target, sink: &Sink, rate: u
                 None => break None,
             }
         };
+        let answered = at.saturating_duration_since(started);
+        let into = if answered < warm_up { &mut cold } else { &mut run };
         match arrived {
             Some(t) => {
-                run.ok += 1;
-                run.latencies.push(t.saturating_duration_since(*at));
+                let latency = t.saturating_duration_since(*at);
+                into.ok += 1;
+                into.latencies.push(latency);
+                dump.push_str(&format!("{:.4} {:.3}\n", answered.as_secs_f64(), latency.as_secs_f64() * 1e3));
             }
-            None => run.errors += 1,
+            None => into.errors += 1,
         }
     }
-    run.elapsed = duration;
-    run
+    if let Ok(path) = std::env::var("BENCH_LATENCY_DUMP") {
+        let _ = std::fs::write(path, dump);
+    }
+    (cold, run)
 }
