@@ -51,7 +51,7 @@ struct Waiting {
 /// missing entry only means the next version takes the usual path).
 const MAX_FIRSTS: usize = 200_000;
 
-/// Event ids remembered for [`Early::first_sight`]: about a minute and a half at 1,000 events/s.
+/// Event ids remembered for [`Early::sight`]: about a minute and a half at 1,000 events/s.
 const MAX_SEEN: usize = 100_000;
 
 /// The events this worker has seen, newest last (a set for lookups, a queue for their age), and
@@ -91,12 +91,17 @@ impl Sight<'_> {
 pub struct FirstCopy<'a> {
     early: &'a Early,
     event: Uuid,
-    _done: watch::Sender<()>,
+    done: watch::Sender<()>,
 }
 
 impl Drop for FirstCopy<'_> {
     fn drop(&mut self) {
-        lock(&self.early.seen).in_progress.remove(&self.event);
+        let mut seen = lock(&self.early.seen);
+        // Only its own entry: a copy that came after the event was forgotten (MAX_SEEN) is a first
+        // copy again, with an entry of its own.
+        if seen.in_progress.get(&self.event).is_some_and(|rx| rx.same_channel(&self.done.subscribe())) {
+            seen.in_progress.remove(&self.event);
+        }
     }
 }
 
@@ -131,7 +136,7 @@ impl Early {
         }
         let (done, waiting) = watch::channel(());
         seen.in_progress.insert(event, waiting);
-        Sight::First(FirstCopy { early: self, event, _done: done })
+        Sight::First(FirstCopy { early: self, event, done })
     }
 
     /// Whether `version` of `entity` may go early to `subscription`: no older version of it can
