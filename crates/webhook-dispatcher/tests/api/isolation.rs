@@ -58,7 +58,14 @@ async fn a_dead_endpoints_breaker_holds_its_retries_back() {
     assert_eq!(log.len(), 10);
     assert!(attempts <= 10, "{attempts} attempts to a dead endpoint in 1.5 s");
     assert!(log.iter().all(|d| d["status"] == "pending"));
-    assert!(log[0]["attempts"][0]["error"].as_str().is_some_and(|e| !e.is_empty()));
+    // Which deliveries were attempted before the breaker opened depends on how their tasks ran
+    // (a delivery claimed after it opened is given back unattempted): every attempt made has its error.
+    let errors: Vec<&str> = log
+        .iter()
+        .flat_map(|d| d["attempts"].as_array().into_iter().flatten())
+        .map(|a| a["error"].as_str().unwrap_or_default())
+        .collect();
+    assert!(!errors.is_empty() && errors.iter().all(|e| !e.is_empty()), "attempts and their errors: {errors:?}");
     app.shutdown().await;
 }
 
