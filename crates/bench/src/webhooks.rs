@@ -256,6 +256,14 @@ async fn latency(
             None => into.errors += 1,
         }
     }
+    let missing = cold.errors + run.errors - errors;
+    if missing > 0 {
+        // A create answered 201 whose webhook never came is a lost event, not a slow one: say so.
+        println!("  {missing} created users' employee.created never reached the sink within 60 s");
+    }
+    if errors > 0 {
+        println!("  {errors} creates not answered 201 (or not sent: 256 already in flight)");
+    }
     if let Ok(path) = std::env::var("BENCH_LATENCY_DUMP") {
         let _ = std::fs::write(path, dump);
     }
