@@ -12,6 +12,7 @@ use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
 use uapi_platform::outbox::{self, RelaySettings};
+use uapi_platform::problem::ErrorStyle;
 use uapi_platform::{db, db::PgPool};
 
 use crate::config::Settings;
@@ -55,7 +56,7 @@ impl Application {
         });
         let verifier = web::Data::new(verifier);
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
-        let http = http::bind(&settings.http, readiness, Metrics::new(SERVICE), move |cfg| {
+        let http = http::bind(&settings.http, readiness, Metrics::new(SERVICE), ErrorStyle::Problem, move |cfg| {
             cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
         })?;
         Ok(Self {

@@ -7,9 +7,10 @@ use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
-use actix_web::body::MessageBody;
+use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
-use actix_web::middleware::from_fn;
+use actix_web::http::StatusCode;
+use actix_web::middleware::{Next, from_fn};
 use actix_web::{App, HttpServer, web};
 use opentelemetry::propagation::Extractor;
 use tokio_util::sync::CancellationToken;
@@ -21,7 +22,8 @@ use crate::amqp::Broker;
 use crate::config::HttpSettings;
 use crate::health::{self, Readiness};
 use crate::metrics::{self, Metrics};
-use crate::problem;
+use crate::problem::{self, ErrorStyle, Problem};
+use crate::text;
 
 /// A bound, not yet running, HTTP server.
 pub struct HttpService {
@@ -38,6 +40,7 @@ pub fn bind<F>(
     settings: &HttpSettings,
     readiness: Readiness,
     metrics: Metrics,
+    errors: ErrorStyle,
     configure: F,
 ) -> anyhow::Result<HttpService>
 where
@@ -50,6 +53,7 @@ where
     let (ready_data, metrics_data) = (web::Data::new(readiness.clone()), web::Data::new(metrics));
     let mut server = HttpServer::new(move || {
         App::new()
+            .wrap(from_fn(move |req, next| refuse_nul(errors, req, next)))
             .wrap(TracingLogger::<TraceparentRootSpan>::new())
             // Outermost, so the per-request log line stays short (outside the request span).
             .wrap(from_fn(metrics::record))
@@ -115,6 +119,23 @@ impl HttpService {
         server.await??;
         Ok(())
     }
+}
+
+/// Middleware: a URL that encodes NUL (`%00`) is refused before it can reach a query, since
+/// Postgres stores no NUL in text.
+async fn refuse_nul(
+    errors: ErrorStyle,
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, actix_web::Error> {
+    let target = req.uri().path_and_query().map(|p| p.as_str()).unwrap_or_default();
+    if text::url_has_nul(target) {
+        let problem =
+            Problem::new(StatusCode::BAD_REQUEST, "invalid-value", "the URL must not contain the NUL character (%00)");
+        let res = errors.respond(req.path(), problem);
+        return Ok(req.into_response(res));
+    }
+    Ok(next.call(req).await?.map_into_boxed_body())
 }
 
 /// Root span per request, parented on the caller's `traceparent`; probes and metrics stay untraced.

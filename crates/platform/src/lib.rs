@@ -21,3 +21,4 @@ pub mod secret;
 pub mod service;
 pub mod shutdown;
 pub mod telemetry;
+pub mod text;

@@ -97,6 +97,42 @@ impl ResponseError for Problem {
     }
 }
 
+/// How a service words the errors raised before its handlers run (by middleware, or by the HTTP
+/// layer itself): problem+json everywhere, or a SCIM Error (RFC 7644 §3.12) under a path prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorStyle {
+    Problem,
+    ScimUnder(&'static str),
+}
+
+pub const SCIM_CONTENT_TYPE: &str = "application/scim+json";
+pub const SCIM_ERROR_SCHEMA: &str = "urn:ietf:params:scim:api:messages:2.0:Error";
+
+/// The SCIM Error body: the schema, `status` as a string, an optional `scimType`, the detail.
+pub fn scim_error_body(status: StatusCode, scim_type: Option<&str>, detail: &str) -> String {
+    let mut body = serde_json::json!({ "schemas": [SCIM_ERROR_SCHEMA], "status": status.as_str(), "detail": detail });
+    if let Some(t) = scim_type {
+        body["scimType"] = serde_json::json!(t);
+    }
+    body.to_string()
+}
+
+impl ErrorStyle {
+    /// `problem` as the client at `path` expects it. A problem of type `invalid-value` is a SCIM
+    /// `invalidValue`.
+    pub fn respond(self, path: &str, problem: Problem) -> HttpResponse {
+        match self {
+            Self::ScimUnder(prefix) if path.starts_with(prefix) => {
+                let scim_type = problem.kind.ends_with("/invalid-value").then_some("invalidValue");
+                HttpResponse::build(problem.status_code())
+                    .insert_header((header::CONTENT_TYPE, HeaderValue::from_static(SCIM_CONTENT_TYPE)))
+                    .body(scim_error_body(problem.status_code(), scim_type, &problem.detail))
+            }
+            _ => problem.error_response(),
+        }
+    }
+}
+
 /// JSON bodies up to `limit` bytes, any JSON-ish content type; failures become problems.
 pub fn json_config(limit: usize) -> web::JsonConfig {
     web::JsonConfig::default().limit(limit).content_type_required(false).error_handler(|err, _req: &HttpRequest| {

@@ -13,6 +13,7 @@ use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
 use uapi_platform::outbox::{self, RelaySettings};
+use uapi_platform::problem::ErrorStyle;
 use uapi_platform::{db, db::PgPool};
 
 use crate::config::Settings;
@@ -50,9 +51,15 @@ impl Application {
             outbox_wake: wake.clone(),
         });
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
-        let http = http::bind(&settings.http, readiness, Metrics::new(SERVICE), move |cfg| {
-            cfg.app_data(state.clone()).configure(routes::configure);
-        })?;
+        let http = http::bind(
+            &settings.http,
+            readiness,
+            Metrics::new(SERVICE),
+            ErrorStyle::ScimUnder("/scim/"),
+            move |cfg| {
+                cfg.app_data(state.clone()).configure(routes::configure);
+            },
+        )?;
         Ok(Self {
             http,
             pool,

@@ -12,6 +12,7 @@ use uapi_platform::consumer::{self, ConsumerSettings};
 use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
+use uapi_platform::problem::ErrorStyle;
 use uapi_platform::{db, db::PgPool};
 
 use crate::config::{Role, Settings};
@@ -61,7 +62,7 @@ impl Application {
         });
         // The API alone never touches RabbitMQ, so only workers report on it.
         let readiness = Readiness::new(Some(pool.clone()), role.delivers().then(|| broker.clone()));
-        let http = http::bind(&settings.http, readiness, metrics, move |cfg| {
+        let http = http::bind(&settings.http, readiness, metrics, ErrorStyle::Problem, move |cfg| {
             if role.serves_api() {
                 cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
             }

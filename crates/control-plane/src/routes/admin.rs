@@ -8,6 +8,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uapi_platform::auth::bearer_token;
 use uapi_platform::problem::Problem;
+use uapi_platform::text::JsonBody;
 use uuid::Uuid;
 
 use super::required_text;
@@ -45,7 +46,7 @@ struct CreateApplication {
 async fn create_application(
     _: Admin,
     state: web::Data<AppState>,
-    body: web::Json<CreateApplication>,
+    body: JsonBody<CreateApplication>,
 ) -> ApiResult<HttpResponse> {
     let name = required_text("name", &body.name, 200)?;
     let api_key = credentials::new_api_key();

@@ -6,6 +6,7 @@ use serde::Deserialize;
 use serde_json::json;
 use uapi_platform::auth::Scope;
 use uapi_platform::problem::Problem;
+use uapi_platform::text::JsonBody;
 use uuid::Uuid;
 
 use crate::db::{applications, consumers};
@@ -30,7 +31,7 @@ fn invalid() -> ApiError {
     Problem::unauthorized("invalid credentials").into()
 }
 
-async fn authenticate(state: web::Data<AppState>, body: web::Json<AuthRequest>) -> ApiResult<HttpResponse> {
+async fn authenticate(state: web::Data<AppState>, body: JsonBody<AuthRequest>) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let (app_id, consumer_id) = match body.scope {
         Scope::Application => {

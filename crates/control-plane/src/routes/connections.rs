@@ -8,6 +8,7 @@ use serde_json::json;
 use uapi_events::v1::connection_event::Kind;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::problem::Problem;
+use uapi_platform::text::JsonBody;
 use uuid::Uuid;
 
 use crate::db::connections::{self, Connection};
@@ -98,7 +99,7 @@ struct CreateConnection {
 async fn create(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
-    body: web::Json<CreateConnection>,
+    body: JsonBody<CreateConnection>,
 ) -> ApiResult<HttpResponse> {
     let integration = INTEGRATIONS.iter().find(|i| i.service_id == body.service_id).ok_or_else(|| {
         let known: Vec<&str> = INTEGRATIONS.iter().map(|i| i.service_id).collect();

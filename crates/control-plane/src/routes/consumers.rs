@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 use uapi_events::v1::connection_event::Kind;
 use uapi_platform::auth::AppPrincipal;
 use uapi_platform::problem::Problem;
+use uapi_platform::text::JsonBody;
 use uuid::Uuid;
 
 use super::required_text;
@@ -45,7 +46,7 @@ struct CreateConsumer {
 async fn create(
     who: AppPrincipal,
     state: web::Data<AppState>,
-    body: web::Json<CreateConsumer>,
+    body: JsonBody<CreateConsumer>,
 ) -> ApiResult<HttpResponse> {
     let name = required_text("name", &body.name, 200)?;
     let reference = body.reference.as_deref().map(|r| required_text("reference", r, 200)).transpose()?;

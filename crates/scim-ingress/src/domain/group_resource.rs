@@ -50,6 +50,7 @@ pub fn clean_attributes(mut map: Map<String, Value>, expected_id: Option<Uuid>) 
         map.remove(&key);
     }
     map.retain(|k, _| !k.eq_ignore_ascii_case("meta") && !k.eq_ignore_ascii_case("members"));
+    super::bounds::check(&map)?;
     match get(&map, "displayName") {
         Some(Value::String(s)) if !s.trim().is_empty() => {
             if s.chars().count() > MAX_NAME {

@@ -34,6 +34,7 @@ pub fn clean(body: Value, expected_id: Option<Uuid>) -> ScimResult<Map<String, V
         out.insert(key, value);
     }
     normalize_booleans(&mut out)?;
+    super::bounds::check(&out)?;
     validate(&out)?;
     ensure_schema(&mut out, USER_SCHEMA)?;
     Ok(out)

@@ -5,7 +5,6 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpResponse, ResponseError};
-use serde_json::json;
 use uapi_scim::error::ScimError as ProtocolError;
 
 #[derive(Debug, thiserror::Error)]
@@ -92,10 +91,7 @@ impl ResponseError for ScimError {
                 (None, "an unexpected error occurred; it has been logged".to_owned())
             }
         };
-        let mut body = json!({ "schemas": [super::ERROR], "status": status.as_str(), "detail": detail });
-        if let Some(t) = scim_type {
-            body["scimType"] = json!(t);
-        }
+        let body = uapi_platform::problem::scim_error_body(status, scim_type, &detail);
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, super::CONTENT_TYPE));
         if status == StatusCode::UNAUTHORIZED {
@@ -110,7 +106,7 @@ impl ResponseError for ScimError {
             }
             _ => {}
         }
-        res.body(body.to_string())
+        res.body(body)
     }
 }
 

@@ -1,5 +1,6 @@
 //! scim-ingress integration tests against the real Postgres and RabbitMQ.
 
+mod bounds;
 mod filters;
 mod group_memberships;
 mod groups;

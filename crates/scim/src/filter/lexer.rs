@@ -78,6 +78,14 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, ScimError> {
                 let pos = char_pos(input, start);
                 ScimError::new(ScimType::InvalidFilter, format!("invalid string literal at position {pos}: {e}"))
             })?;
+            // Postgres cannot compare with text that holds NUL: refused here, not by the query.
+            if text.contains('\0') {
+                let pos = char_pos(input, start);
+                return Err(ScimError::new(
+                    ScimType::InvalidValue,
+                    format!("the string at position {pos} contains the NUL character (\\u0000)"),
+                ));
+            }
             tokens.push(Token { tok: Tok::Str(text), start, end });
         } else {
             let mut end = start + c.len_utf8();
@@ -123,5 +131,15 @@ mod tests {
         assert!(lex(r#"a eq "x"#).is_err());
         assert!(lex(r#"a eq "\q""#).is_err());
         assert!(lex(r#"a eq "\"#).is_err());
+    }
+
+    #[test]
+    fn refuses_nul_in_strings() {
+        let err = lex(r#"userName eq "a\u0000b""#).expect_err("NUL");
+        assert_eq!(err.scim_type, ScimType::InvalidValue);
+        assert_eq!(
+            kinds(r#"a eq "\\u0000""#),
+            vec![Tok::Word("a".into()), Tok::Word("eq".into()), Tok::Str("\\u0000".into())]
+        );
     }
 }

@@ -8,6 +8,7 @@ use uapi_platform::auth::AppPrincipal;
 use uapi_platform::error::ApiResult;
 use uapi_platform::pagination::{self, PageQuery};
 use uapi_platform::problem::Problem;
+use uapi_platform::text::JsonBody;
 use uuid::Uuid;
 
 use super::webhooks::owned;
@@ -138,7 +139,7 @@ async fn recover(
     who: AppPrincipal,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<RecoverBody>,
+    body: JsonBody<RecoverBody>,
 ) -> ApiResult<HttpResponse> {
     let since = body.since.as_deref().ok_or_else(|| Problem::validation("`since` is required (RFC 3339)"))?;
     let since = DateTime::parse_from_rfc3339(since)

@@ -7,6 +7,7 @@ use uapi_platform::auth::AppPrincipal;
 use uapi_platform::error::{ApiError, ApiResult};
 use uapi_platform::pagination::{self, PageQuery};
 use uapi_platform::problem::Problem;
+use uapi_platform::text::JsonBody;
 use uuid::Uuid;
 
 use crate::db::subscriptions::{self, DISABLED, ENABLED, Subscription};
@@ -115,7 +116,7 @@ async fn delivery_url(state: &AppState, raw: &str) -> Result<String, Problem> {
 async fn create(
     who: AppPrincipal,
     state: web::Data<AppState>,
-    body: web::Json<CreateWebhook>,
+    body: JsonBody<CreateWebhook>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let unified_api = body.unified_api.unwrap_or_else(|| "HRIS".to_owned());
@@ -176,7 +177,7 @@ async fn update(
     who: AppPrincipal,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
-    body: web::Json<UpdateWebhook>,
+    body: JsonBody<UpdateWebhook>,
 ) -> ApiResult<HttpResponse> {
     let body = body.into_inner();
     let mut sub = owned(&state, &who, *id).await?;
