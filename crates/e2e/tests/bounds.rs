@@ -77,11 +77,7 @@ async fn nul_is_a_400_problem_on_every_api() {
             c.get(format!("{}/api/hris/employees?workEmail=a%00b", stack.store)).bearer_auth(&t.consumer_token),
             "URL",
         ),
-        (
-            "cursor",
-            c.get(format!("{}/api/consumers?cursor=%00", stack.control_plane)).bearer_auth(&t.app_token),
-            "URL",
-        ),
+        ("cursor", c.get(format!("{}/api/consumers?cursor=%00", stack.control_plane)).bearer_auth(&t.app_token), "URL"),
     ];
     for (what, request, named) in requests {
         let res = request.send().await.expect(what);

@@ -396,7 +396,10 @@ impl Dispatcher {
             error: outcome.error.clone(),
             response_body: outcome.body.clone(),
         };
-        if self.backlogged(c.subscription_id) {
+        // Noted before the wake: the claim it triggers clears the backlog, and may run before this
+        // record commits, when the entity's next version is still held back behind this one.
+        let waiting = self.backlogged(c.subscription_id);
+        if waiting {
             inner.wake.notify_one();
         }
         let record = Record { attempt: record, next, subscription: c.subscription_id, gone: result.gone() };
@@ -414,7 +417,7 @@ impl Dispatcher {
         };
         inner.metrics.outcome(label, outcome.latency.as_secs_f64(), ok);
         tracing::debug!(delivery = %c.id, status = ?outcome.status, outcome = label, "webhook attempt");
-        if (ok || c.attempt_count == 0) && self.backlogged(c.subscription_id) {
+        if (ok || c.attempt_count == 0) && (waiting || self.backlogged(c.subscription_id)) {
             // The entity's next version may be claimable now that this first attempt is recorded
             // (after a success, or a first failure that moved this version into backoff). Only
             // when something was held back: a claim scans the due deliveries, too dear per attempt.

@@ -269,6 +269,32 @@ async fn versions_of_one_employee_arrive_in_order() {
     app.shutdown().await;
 }
 
+/// A hot employee: each version starts once the previous one's attempt is recorded, not at the
+/// next poll (5 s here, so one missed wake-up per version would take minutes), whether its first
+/// attempt starts early or from a claim.
+#[tokio::test]
+async fn versions_of_a_hot_employee_follow_each_other_at_endpoint_speed() {
+    for cache_ms in ["0", "1000"] {
+        let app = spawn_app_with(&[
+            ("UAPI_WEBHOOKS__POLL_INTERVAL_MS", "5000"),
+            ("UAPI_WEBHOOKS__SUBSCRIPTION_CACHE_MS", cache_ms),
+        ])
+        .await;
+        let application = Uuid::now_v7();
+        let token = app.token(application);
+        let rx = Receiver::start(|_| Reply::Hang(Duration::from_millis(5)));
+        app.create_webhook(&token, &rx.url, &["*"]).await;
+        for v in 1..=30 {
+            let kind = if v == 1 { "employee.created" } else { "employee.updated" };
+            app.publish(&employee_event(application, "emp-hot", v, kind)).await;
+        }
+        let hits = rx.wait_hits(30, Duration::from_secs(20)).await;
+        let versions: Vec<i64> = hits.iter().map(|h| h.json()["version"].as_i64().expect("version")).collect();
+        assert_eq!(versions, (1..=30).collect::<Vec<_>>(), "cache {cache_ms} ms");
+        app.shutdown().await;
+    }
+}
+
 #[tokio::test]
 async fn finished_deliveries_past_retention_are_swept() {
     use diesel_async::RunQueryDsl;
