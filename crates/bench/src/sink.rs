@@ -15,6 +15,8 @@ struct Arrivals {
     last: Option<Instant>,
     count: usize,
     created: HashMap<String, Instant>,
+    /// The highest version of each entity that arrived, and when.
+    latest: HashMap<String, (u64, Instant)>,
 }
 
 #[derive(Clone, Default)]
@@ -30,6 +32,7 @@ struct Arrival {
     event_type: String,
     #[serde(rename = "entityId")]
     entity_id: String,
+    version: u64,
 }
 
 async fn receive(sink: web::Data<Sink>, body: web::Bytes) -> HttpResponse {
@@ -39,8 +42,14 @@ async fn receive(sink: web::Data<Sink>, body: web::Bytes) -> HttpResponse {
         a.first.get_or_insert(at);
         a.last = Some(at);
         a.count += 1;
-        if let Some(e) = event.filter(|e| e.event_type == "employee.created") {
-            a.created.entry(e.entity_id).or_insert(at);
+        if let Some(e) = event {
+            if e.event_type == "employee.created" {
+                a.created.entry(e.entity_id.clone()).or_insert(at);
+            }
+            let latest = a.latest.entry(e.entity_id).or_insert((e.version, at));
+            if e.version > latest.0 {
+                *latest = (e.version, at);
+            }
         }
     }
     HttpResponse::Ok().finish()
@@ -89,6 +98,11 @@ impl Sink {
     /// When the `employee.created` of `entity` arrived.
     pub fn created_at(&self, entity: &str) -> Option<Instant> {
         self.arrivals.lock().ok()?.created.get(entity).copied()
+    }
+
+    /// When `version` (or a later one) of `entity` arrived.
+    pub fn version_at(&self, entity: &str, version: u64) -> Option<Instant> {
+        self.arrivals.lock().ok()?.latest.get(entity).filter(|(v, _)| *v >= version).map(|(_, at)| *at)
     }
 }
 
