@@ -18,6 +18,7 @@ isolate() {
   export UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE=$1.scim-ingress.connections
   export UAPI_CONNECTIONS__QUEUE=$1.scim-ingress.connections
   export UAPI_CONSUMER__QUEUE=$1.employee-store.events
+  export UAPI_OUTBOX__CONSUMER_QUEUES=$1.employee-store.events,$1.webhook-dispatcher.events
   QUEUES=("$1.scim-ingress.connections" "$1.employee-store.events" "$1.webhook-dispatcher.events")
 }
 

@@ -69,6 +69,7 @@ async fn start_system(dbs: &[TestDb; 4]) -> System {
                 .env("UAPI_AMQP__EXCHANGE", &exchange)
                 .env("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", &connections_queue)
                 .env("UAPI_CONNECTIONS__QUEUE", &connections_queue)
+                .env("UAPI_OUTBOX__CONSUMER_QUEUES", format!("{store_queue},{webhooks_queue}"))
                 .env("UAPI_CONSUMER__QUEUE", if *name == "webhook-dispatcher" { &webhooks_queue } else { &store_queue })
                 .env("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true")
                 .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)

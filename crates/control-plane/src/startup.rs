@@ -11,7 +11,7 @@ use uapi_platform::auth::{TokenIssuer, TokenVerifier};
 use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
-use uapi_platform::outbox::{self, RelaySettings};
+use uapi_platform::outbox::{self, OutboxMetrics, RelaySettings};
 use uapi_platform::problem::ErrorStyle;
 use uapi_platform::{db, db::PgPool};
 
@@ -27,6 +27,7 @@ pub struct Application {
     pool: PgPool,
     broker: Arc<Broker>,
     relay: RelaySettings,
+    outbox_metrics: OutboxMetrics,
     wake: Arc<Notify>,
 }
 
@@ -56,7 +57,9 @@ impl Application {
         });
         let verifier = web::Data::new(verifier);
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
-        let http = http::bind(&settings.http, readiness, Metrics::new(SERVICE), ErrorStyle::Problem, move |cfg| {
+        let metrics = Metrics::new(SERVICE);
+        let outbox_metrics = OutboxMetrics::register(&metrics.registry);
+        let http = http::bind(&settings.http, readiness, metrics, ErrorStyle::Problem, move |cfg| {
             cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
         })?;
         Ok(Self {
@@ -70,6 +73,7 @@ impl Application {
                     vec![uapi_events::queues::CONNECTION_EVENTS_BINDING.to_owned()],
                 )],
             ),
+            outbox_metrics,
             wake,
         })
     }
@@ -82,9 +86,10 @@ impl Application {
     /// the broker connection.
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
         let (pool, broker, relay, wake) = (self.pool, self.broker.clone(), self.relay, self.wake);
+        let metrics = self.outbox_metrics;
         self.http
             .run_with(stop, &self.broker, |background| {
-                vec![tokio::spawn(outbox::relay_until(pool, broker, relay, wake, background))]
+                vec![tokio::spawn(outbox::relay_until(pool, broker, relay, metrics, wake, background))]
             })
             .await
     }

@@ -41,6 +41,8 @@ pub mod queues {
     pub const SCIM_INGRESS_CONNECTIONS: &str = "scim-ingress.connections";
     /// Binding of [`SCIM_INGRESS_CONNECTIONS`].
     pub const CONNECTION_EVENTS_BINDING: &str = "connection.#";
+    /// Bindings of every consumer of employee and group events (employee-store, the dispatcher).
+    pub const EMPLOYEE_AND_GROUP_BINDINGS: [&str; 2] = ["employee.#", "group.#"];
 }
 
 /// AMQP `type` property values: the full protobuf message name.

@@ -28,8 +28,11 @@ pub enum AmqpError {
     Broker(#[from] lapin::Error),
     #[error("RabbitMQ did not answer within {0:?}")]
     Timeout(Duration),
-    #[error("the broker did not accept message {message_id} for {routing_key} (nack or unroutable)")]
+    #[error("the broker did not accept message {message_id} for {routing_key} (nack)")]
     NotAccepted { routing_key: String, message_id: String },
+    /// No queue is bound for the routing key: the message came back (`mandatory`).
+    #[error("message {message_id} for {routing_key} is unroutable: no queue is bound for it")]
+    Unroutable { routing_key: String, message_id: String },
 }
 
 /// How long any broker round trip may take. A connection can die without the socket saying so
@@ -306,9 +309,11 @@ impl Pending {
     /// carries the message back (unroutable with `mandatory`), is an error.
     pub async fn confirmed(self) -> Result<(), AmqpError> {
         let confirmation = timed(self.confirm).await?;
-        let accepted = confirmation.is_ack();
-        if !accepted || confirmation.take_message().is_some() {
+        if !confirmation.is_ack() {
             return Err(AmqpError::NotAccepted { routing_key: self.routing_key, message_id: self.message_id });
+        }
+        if confirmation.take_message().is_some() {
+            return Err(AmqpError::Unroutable { routing_key: self.routing_key, message_id: self.message_id });
         }
         Ok(())
     }

@@ -12,9 +12,16 @@
 //!     type_name text NOT NULL,
 //!     payload bytea NOT NULL,
 //!     traceparent text,
-//!     created_at timestamptz NOT NULL DEFAULT now()
+//!     created_at timestamptz NOT NULL DEFAULT now(),
+//!     failures int NOT NULL DEFAULT 0,
+//!     parked_at timestamptz
 //! );
 //! ```
+//!
+//! A row the broker keeps returning as unroutable (no queue bound for its routing key) is parked
+//! after [`PARK_AFTER`] tries instead of blocking every row behind it: it stays in the table with
+//! `parked_at` set, is counted on `/metrics`, and goes back to the relay with [`unpark`]
+//! (`<service> replay-parked`) once the topology is fixed.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -39,6 +46,8 @@ diesel::table! {
         payload -> Bytea,
         traceparent -> Nullable<Text>,
         created_at -> Timestamptz,
+        failures -> Integer,
+        parked_at -> Nullable<Timestamptz>,
     }
 }
 
@@ -125,8 +134,56 @@ struct Row {
 /// How long the relay waits after a wake-up so that concurrent commits share a round.
 const COALESCE: Duration = Duration::from_millis(1);
 
-/// How long a batch waits for the broker's confirms before it is retried.
+/// How long a batch waits for the broker's confirms, all of them together, before it is retried.
 const CONFIRM_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Unroutable publishes of one row before it is parked.
+pub const PARK_AFTER: i32 = 5;
+
+/// How often the relay refreshes the backlog gauges.
+const OBSERVE_EVERY: Duration = Duration::from_secs(5);
+
+/// The outbox gauges on `/metrics`: rows waiting, the age of the oldest, rows parked.
+#[derive(Clone)]
+pub struct OutboxMetrics {
+    backlog: prometheus::IntGauge,
+    oldest_age: prometheus::Gauge,
+    parked: prometheus::IntGauge,
+}
+
+impl OutboxMetrics {
+    /// The gauges, registered on `registry` (a duplicate registration leaves them unexported).
+    pub fn register(registry: &prometheus::Registry) -> Self {
+        let metrics = Self::unregistered();
+        let _ = registry.register(Box::new(metrics.backlog.clone()));
+        let _ = registry.register(Box::new(metrics.oldest_age.clone()));
+        let _ = registry.register(Box::new(metrics.parked.clone()));
+        metrics
+    }
+
+    /// Gauges no registry exports (tests, tools).
+    pub fn unregistered() -> Self {
+        // ok: constant names and help texts are valid metric definitions.
+        let gauge = |name: &str, help: &str| prometheus::IntGauge::new(name, help).expect("valid metric"); // ok: constant
+        Self {
+            backlog: gauge("outbox_backlog", "Outbox rows waiting to be published (parked rows excluded)"),
+            oldest_age: prometheus::Gauge::new(
+                "outbox_oldest_age_seconds",
+                "Age of the oldest outbox row waiting to be published; 0 when none waits",
+            )
+            .expect("valid metric"), // ok: constant name and help
+            parked: gauge("outbox_parked", "Outbox rows parked after being unroutable; replay them with replay-parked"),
+        }
+    }
+
+    async fn observe(&self, pool: &PgPool) -> anyhow::Result<()> {
+        let state = state(pool).await?;
+        self.backlog.set(state.waiting);
+        self.oldest_age.set(state.oldest_age_secs);
+        self.parked.set(state.parked);
+        Ok(())
+    }
+}
 
 /// How the relay runs.
 #[derive(Debug, Clone)]
@@ -157,6 +214,7 @@ pub async fn relay_until(
     pool: PgPool,
     broker: Arc<Broker>,
     settings: RelaySettings,
+    metrics: OutboxMetrics,
     wake: Arc<Notify>,
     stop: CancellationToken,
 ) {
@@ -165,7 +223,14 @@ pub async fn relay_until(
     let mut publisher: Option<Arc<Publisher>> = None;
     let mut rounds = tokio::task::JoinSet::new();
     let mut backoff = Duration::from_millis(50);
+    let mut observed: Option<tokio::time::Instant> = None;
     while !stop.is_cancelled() {
+        if observed.is_none_or(|t| t.elapsed() >= OBSERVE_EVERY) {
+            observed = Some(tokio::time::Instant::now());
+            if let Err(e) = metrics.observe(&pool).await {
+                tracing::debug!(error = %e, "outbox gauges not refreshed");
+            }
+        }
         let mut failure = None;
         if rounds.len() < in_flight {
             match start_round(&pool, &broker, &settings, &mut publisher, &mut rounds).await {
@@ -298,6 +363,7 @@ async fn relay_round(
                     diesel::sql_query("SET LOCAL synchronous_commit = off").execute(&mut c1),
                     outbox::table
                         .select(Row::as_select())
+                        .filter(outbox::parked_at.is_null())
                         .order(outbox::id.asc())
                         .limit(batch)
                         .for_update()
@@ -329,30 +395,30 @@ async fn relay_round(
                 });
                 let pending = futures_util::future::join_all(sends).await.into_iter().collect::<Result<Vec<_>, _>>()?;
                 let _ = queued.send(rows.len());
-                // Confirms arrive in publish order; stop at the first failure so order is kept.
+                // Confirms arrive in publish order; stop at the first failure so order is kept. A
+                // broker that vanished without closing the socket must not hold the rows' locks
+                // forever: one deadline for the whole batch.
+                let deadline = tokio::time::Instant::now() + CONFIRM_TIMEOUT;
                 let mut confirmed = Vec::with_capacity(rows.len());
-                let mut failure = None;
+                let mut failure: Option<(i64, crate::amqp::AmqpError)> = None;
                 for (row, p) in rows.iter().zip(pending) {
-                    // A broker that vanished without closing the socket must not hold the rows' locks forever.
-                    let confirmed_in_time = tokio::time::timeout(CONFIRM_TIMEOUT, p.confirmed())
-                        .await
-                        .unwrap_or(Err(crate::amqp::AmqpError::NotConnected));
-                    match confirmed_in_time {
-                        Ok(()) if failure.is_none() => confirmed.push(row.id),
-                        Ok(()) => {}
-                        Err(e) => {
-                            failure.get_or_insert(e);
-                        }
+                    if failure.is_some() {
+                        break;
+                    }
+                    match tokio::time::timeout_at(deadline, p.confirmed()).await {
+                        Ok(Ok(())) => confirmed.push(row.id),
+                        Ok(Err(e)) => failure = Some((row.id, e)),
+                        Err(_) => failure = Some((row.id, crate::amqp::AmqpError::Timeout(CONFIRM_TIMEOUT))),
                     }
                 }
                 if !confirmed.is_empty() {
                     diesel::delete(outbox::table.filter(outbox::id.eq_any(&confirmed))).execute(conn).await?;
                 }
-                match failure {
-                    Some(e) if confirmed.is_empty() => Err(e.into()),
-                    // Commit the deletes of what was confirmed; the rest is retried (at-least-once).
-                    outcome => Ok((confirmed.len(), outcome)),
+                if let Some((id, crate::amqp::AmqpError::Unroutable { routing_key, message_id })) = &failure {
+                    count_unroutable(conn, *id, routing_key, message_id).await?;
                 }
+                // Commit the deletes of what was confirmed; the rest is retried (at-least-once).
+                Ok((confirmed.len(), failure.map(|(_, e)| e)))
             }
         })
         .await?;
@@ -365,17 +431,71 @@ async fn relay_round(
     }
 }
 
+/// Counts an unroutable publish of row `id`, parking the row at the [`PARK_AFTER`]th.
+async fn count_unroutable(
+    conn: &mut diesel_async::AsyncPgConnection,
+    id: i64,
+    routing_key: &str,
+    message_id: &str,
+) -> diesel::QueryResult<()> {
+    use diesel::{ExpressionMethods, QueryDsl};
+    let failures: i32 = diesel::update(outbox::table.find(id))
+        .set(outbox::failures.eq(outbox::failures + 1))
+        .returning(outbox::failures)
+        .get_result(conn)
+        .await?;
+    if failures >= PARK_AFTER {
+        diesel::update(outbox::table.find(id)).set(outbox::parked_at.eq(diesel::dsl::now)).execute(conn).await?;
+        tracing::error!(%routing_key, %message_id, failures, "outbox row parked: no queue is bound for its routing key; fix the topology and run replay-parked");
+    }
+    Ok(())
+}
+
+/// Returns every parked row to the relay; how many.
+pub async fn unpark(pool: &PgPool) -> anyhow::Result<usize> {
+    use diesel::{ExpressionMethods, QueryDsl};
+    let mut conn = pool.get().await?;
+    let n = diesel::update(outbox::table.filter(outbox::parked_at.is_not_null()))
+        .set((outbox::parked_at.eq(None::<chrono::DateTime<chrono::Utc>>), outbox::failures.eq(0)))
+        .execute(&mut conn)
+        .await?;
+    Ok(n)
+}
+
+/// What the outbox holds.
+#[derive(Debug, Clone, Copy, PartialEq, diesel::QueryableByName)]
+pub struct OutboxState {
+    /// Rows waiting to be published.
+    #[diesel(sql_type = BigInt)]
+    pub waiting: i64,
+    /// Age of the oldest waiting row, 0 when none waits.
+    #[diesel(sql_type = diesel::sql_types::Double)]
+    pub oldest_age_secs: f64,
+    /// Rows parked after being unroutable.
+    #[diesel(sql_type = BigInt)]
+    pub parked: i64,
+}
+
+/// The outbox's waiting and parked rows.
+pub async fn state(pool: &PgPool) -> anyhow::Result<OutboxState> {
+    let mut conn = pool.get().await?;
+    let state = diesel::sql_query(
+        "SELECT count(*) FILTER (WHERE parked_at IS NULL) AS waiting, \
+                coalesce(extract(epoch FROM now() - min(created_at) FILTER (WHERE parked_at IS NULL)), 0)::float8 \
+                    AS oldest_age_secs, \
+                count(*) FILTER (WHERE parked_at IS NOT NULL) AS parked \
+         FROM outbox",
+    )
+    .get_result(&mut conn)
+    .await?;
+    Ok(state)
+}
+
 /// Every outbox message is a protobuf event.
 const CONTENT_TYPE: &str = "application/x-protobuf";
 
-/// Rows waiting to be published (for `/metrics` and tests).
+/// Rows not yet published, parked ones included (for tests).
 pub async fn backlog(pool: &PgPool) -> anyhow::Result<i64> {
-    #[derive(diesel::QueryableByName)]
-    struct Count {
-        #[diesel(sql_type = BigInt)]
-        n: i64,
-    }
-    let mut conn = pool.get().await?;
-    let c: Count = diesel::sql_query("SELECT count(*) AS n FROM outbox").get_result(&mut conn).await?;
-    Ok(c.n)
+    let s = state(pool).await?;
+    Ok(s.waiting + s.parked)
 }

@@ -37,7 +37,7 @@ async fn publish_is_confirmed_and_unroutable_messages_are_errors() {
 
     publisher.publish(message("routed.one", "m1", b"hello")).await.expect("confirmed");
     let err = publisher.publish(message("nowhere", "m2", b"lost?")).await.expect_err("unroutable");
-    assert!(matches!(err, AmqpError::NotAccepted { .. }), "{err}");
+    assert!(matches!(err, AmqpError::Unroutable { .. }), "{err}");
 
     let mut consumer = ch
         .basic_consume(queue.as_str().into(), "t".into(), BasicConsumeOptions::default(), FieldTable::default())
@@ -54,7 +54,7 @@ async fn publish_is_confirmed_and_unroutable_messages_are_errors() {
 
 const OUTBOX_DDL: &str = "CREATE TABLE outbox (id bigserial PRIMARY KEY, message_id uuid NOT NULL, \
     routing_key text NOT NULL, type_name text NOT NULL, payload bytea NOT NULL, traceparent text, \
-    created_at timestamptz NOT NULL DEFAULT now())";
+    created_at timestamptz NOT NULL DEFAULT now(), failures int NOT NULL DEFAULT 0, parked_at timestamptz)";
 
 async fn enqueue(url: &str, from: u32, to: u32) {
     let mut conn = AsyncPgConnection::establish(url).await.expect("connect");
@@ -108,6 +108,7 @@ async fn outbox_survives_a_broker_outage_and_keeps_order() {
             poll_interval: Duration::from_millis(100),
             mailboxes: vec![(queue.clone(), vec!["item.#".into()])],
         },
+        outbox::OutboxMetrics::unregistered(),
         wake.clone(),
         stop.clone(),
     ));
@@ -159,6 +160,107 @@ async fn outbox_survives_a_broker_outage_and_keeps_order() {
     uapi_test_support::delete_queue_with_dead_letters(&queue).await;
 }
 
+async fn enqueue_keyed(url: &str, routing_key: &str, n: u32) {
+    let mut conn = AsyncPgConnection::establish(url).await.expect("connect");
+    let message = NewMessage {
+        message_id: uuid::Uuid::now_v7(),
+        routing_key,
+        type_name: "test.Item",
+        payload: n.to_be_bytes().to_vec(),
+    };
+    outbox::enqueue(&mut conn, message).await.expect("enqueue");
+}
+
+/// A row no queue is bound for is parked after a few tries instead of blocking the rows behind it,
+/// is counted as parked, and is published once the topology is fixed and it is unparked.
+#[tokio::test]
+async fn an_unroutable_row_is_parked_and_replayed_without_blocking_the_rest() {
+    let db = TestDb::new().await.expect("db");
+    AsyncPgConnection::establish(&db.url).await.expect("connect").batch_execute(OUTBOX_DDL).await.expect("ddl");
+    let pool = uapi_platform::db::pool(&uapi_platform::config::DatabaseSettings {
+        url: uapi_platform::secret::Secret::new(db.url.clone()),
+        pool_size: 2,
+        acquire_timeout_ms: 2000,
+        connect_timeout_ms: 2000,
+        statement_timeout_ms: 0,
+    })
+    .expect("pool");
+    let (exchange, queue) = (unique_name("test.x"), unique_name("test.q"));
+    for n in 0..3 {
+        enqueue_keyed(&db.url, "item.created", n).await;
+    }
+    enqueue_keyed(&db.url, "nowhere.created", 99).await;
+    for n in 3..6 {
+        enqueue_keyed(&db.url, "item.created", n).await;
+    }
+    let broker = Broker::new(amqp_url(), "relay");
+    broker.connect_now().await.expect("rabbitmq");
+    let stop = CancellationToken::new();
+    let wake = Arc::new(Notify::new());
+    let relay = tokio::spawn(outbox::relay_until(
+        pool.clone(),
+        broker.clone(),
+        RelaySettings {
+            exchange: exchange.clone(),
+            batch_size: 16,
+            rounds_in_flight: 2,
+            poll_interval: Duration::from_millis(50),
+            mailboxes: vec![(queue.clone(), vec!["item.#".into()])],
+        },
+        outbox::OutboxMetrics::unregistered(),
+        wake.clone(),
+        stop.clone(),
+    ));
+    let parked = |waiting: i64| {
+        let pool = pool.clone();
+        async move {
+            outbox::state(&pool).await.expect("state")
+                == outbox::OutboxState { waiting, oldest_age_secs: 0.0, parked: 1 }
+        }
+    };
+    wait_until(|| parked(0), "the unroutable row parked, every other row published").await;
+
+    let ch = broker.channel().await.expect("channel");
+    let mut consumer = ch
+        .basic_consume(queue.as_str().into(), "t".into(), BasicConsumeOptions::default(), FieldTable::default())
+        .await
+        .expect("consume");
+    let mut seen = std::collections::BTreeSet::new();
+    while seen.len() < 6 {
+        let d = tokio::time::timeout(Duration::from_secs(10), consumer.next())
+            .await
+            .expect("message within 10 s")
+            .expect("open")
+            .expect("delivery");
+        seen.insert(u32::from_be_bytes(d.data[..4].try_into().expect("4 bytes")));
+        d.ack(BasicAckOptions::default()).await.expect("ack");
+    }
+    assert_eq!(seen, (0..6).collect(), "the rows behind the parked one were published");
+
+    // Fixed: a queue is now bound for it; replayed, it is published.
+    declare_queue(&ch, &exchange, &queue, &["item.#", "nowhere.#"]).await.expect("bind");
+    assert_eq!(outbox::unpark(&pool).await.expect("unpark"), 1);
+    wake.notify_one();
+    wait_until(|| async { outbox::backlog(&pool).await.expect("backlog") == 0 }, "the replayed row published").await;
+    // The rows behind it went out again with each retry before it was parked (at-least-once).
+    loop {
+        let d = tokio::time::timeout(Duration::from_secs(10), consumer.next())
+            .await
+            .expect("message within 10 s")
+            .expect("open")
+            .expect("delivery");
+        d.ack(BasicAckOptions::default()).await.expect("ack");
+        match u32::from_be_bytes(d.data[..4].try_into().expect("4 bytes")) {
+            99 => break,
+            n => assert!(n < 6, "only copies of the earlier rows come before it: {n}"),
+        }
+    }
+    stop.cancel();
+    let _ = relay.await;
+    uapi_test_support::delete_broker_objects(&exchange, &[]).await;
+    uapi_test_support::delete_queue_with_dead_letters(&queue).await;
+}
+
 async fn wait_until<F, Fut>(mut check: F, what: &str)
 where
     F: FnMut() -> Fut,
@@ -200,6 +302,7 @@ async fn two_relays_on_one_outbox_publish_each_row_once() {
                 poll_interval: Duration::from_millis(5),
                 mailboxes: vec![(queue.clone(), vec!["item.#".into()])],
             },
+            outbox::OutboxMetrics::unregistered(),
             Arc::new(Notify::new()),
             stop.clone(),
         )));

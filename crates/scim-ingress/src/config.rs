@@ -15,7 +15,29 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub scim: ScimSettings,
     pub connections: ConnectionsSettings,
-    pub outbox: OutboxSettings,
+    pub outbox: OutboxSection,
+}
+
+/// `[outbox]`: the shared relay keys plus the consumer queues the relay declares.
+#[derive(Debug, Clone, Deserialize)]
+pub struct OutboxSection {
+    #[serde(flatten)]
+    pub relay: OutboxSettings,
+    /// Queues of the employee and group event consumers, comma-separated; declared by the relay.
+    pub consumer_queues: String,
+}
+
+impl OutboxSection {
+    /// The consumer queues, each with the bindings every employee and group consumer has.
+    pub fn mailboxes(&self) -> Vec<(String, Vec<String>)> {
+        let bindings: Vec<String> = uapi_events::queues::EMPLOYEE_AND_GROUP_BINDINGS.map(str::to_owned).to_vec();
+        self.consumer_queues
+            .split(',')
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(|q| (q.to_owned(), bindings.clone()))
+            .collect()
+    }
 }
 
 /// `[scim]`
@@ -78,7 +100,7 @@ impl Validate for Settings {
         if self.connections.queue.is_empty() {
             return Err(ConfigError::invalid("connections.queue", "must not be empty"));
         }
-        self.outbox.validate()?;
+        self.outbox.relay.validate()?;
         Ok(())
     }
 }

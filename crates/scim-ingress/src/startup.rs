@@ -12,7 +12,7 @@ use uapi_platform::consumer::{self, ConsumerSettings};
 use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
-use uapi_platform::outbox::{self, RelaySettings};
+use uapi_platform::outbox::{self, OutboxMetrics, RelaySettings};
 use uapi_platform::problem::ErrorStyle;
 use uapi_platform::{db, db::PgPool};
 
@@ -27,6 +27,7 @@ pub struct Application {
     pool: PgPool,
     broker: Arc<Broker>,
     relay: RelaySettings,
+    outbox_metrics: OutboxMetrics,
     connections: ConsumerSettings,
     wake: Arc<Notify>,
 }
@@ -51,20 +52,17 @@ impl Application {
             outbox_wake: wake.clone(),
         });
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
-        let http = http::bind(
-            &settings.http,
-            readiness,
-            Metrics::new(SERVICE),
-            ErrorStyle::ScimUnder("/scim/"),
-            move |cfg| {
-                cfg.app_data(state.clone()).configure(routes::configure);
-            },
-        )?;
+        let metrics = Metrics::new(SERVICE);
+        let outbox_metrics = OutboxMetrics::register(&metrics.registry);
+        let http = http::bind(&settings.http, readiness, metrics, ErrorStyle::ScimUnder("/scim/"), move |cfg| {
+            cfg.app_data(state.clone()).configure(routes::configure);
+        })?;
         Ok(Self {
             http,
             pool,
             broker,
-            relay: settings.outbox.relay(&settings.amqp.exchange, Vec::new()),
+            relay: settings.outbox.relay.relay(&settings.amqp.exchange, settings.outbox.mailboxes()),
+            outbox_metrics,
             connections: ConsumerSettings {
                 exchange: settings.amqp.exchange.clone(),
                 queue: settings.connections.queue.clone(),
@@ -84,11 +82,12 @@ impl Application {
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
         let (pool, broker, relay, wake, connections) =
             (self.pool, self.broker.clone(), self.relay, self.wake, self.connections);
+        let metrics = self.outbox_metrics;
         self.http
             .run_with(stop, &self.broker, |background| {
                 let projection_pool = pool.clone();
                 vec![
-                    tokio::spawn(outbox::relay_until(pool, broker.clone(), relay, wake, background.clone())),
+                    tokio::spawn(outbox::relay_until(pool, broker.clone(), relay, metrics, wake, background.clone())),
                     tokio::spawn(consumer::consume_until(
                         broker,
                         connections,

@@ -74,7 +74,7 @@ impl Application {
             consumer: ConsumerSettings {
                 exchange: settings.amqp.exchange.clone(),
                 queue: settings.consumer.queue.clone(),
-                bindings: vec!["employee.#".to_owned(), "group.#".to_owned()],
+                bindings: uapi_events::queues::EMPLOYEE_AND_GROUP_BINDINGS.map(str::to_owned).to_vec(),
                 prefetch: settings.amqp.prefetch,
                 concurrency: settings.consumer.concurrency,
             },

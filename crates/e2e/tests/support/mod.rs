@@ -64,6 +64,10 @@ impl Stack {
         let exchange = unique_name("test.events");
         let connections_queue = format!("{exchange}.scim-ingress.connections");
         let store_queue = format!("{exchange}.employee-store.events");
+        let webhooks_queue = format!("{exchange}.webhook-dispatcher.events");
+        // scim-ingress declares its consumers' queues before its first publish, the dispatcher's
+        // too when it is not started (deployed later).
+        let consumer_queues = format!("{store_queue},{webhooks_queue}");
         let (signing, verifying) = uapi_platform::auth::generate_keypair();
         let stop = CancellationToken::new();
         let common = |db: &TestDb| {
@@ -89,6 +93,7 @@ impl Stack {
             ("UAPI_HTTP__PORT", port.to_string()),
             ("UAPI_SCIM__PUBLIC_URL", scim.clone()),
             ("UAPI_CONNECTIONS__QUEUE", connections_queue.clone()),
+            ("UAPI_OUTBOX__CONSUMER_QUEUES", consumer_queues),
         ]);
         let scim_settings = uapi_scim_ingress::config::Settings::load(env(scim_env)).expect("scim settings");
         uapi_platform::db::migrate(&scim_db.url, uapi_scim_ingress::MIGRATIONS, uapi_scim_ingress::MIGRATION_LOCK)
@@ -127,11 +132,11 @@ impl Stack {
             tokio::spawn(store_app.run_until(stop.clone())),
         ];
         let mut dbs = vec![cp_db, scim_db, store_db];
-        let mut queues = vec![connections_queue, store_queue];
+        let mut queues = vec![connections_queue, store_queue, webhooks_queue.clone()];
         let mut webhooks = None;
         if options.webhooks {
             let db = TestDb::new().await.expect("db");
-            let queue = format!("{exchange}.webhook-dispatcher.events");
+            let queue = webhooks_queue;
             let mut wh_env = common(&db);
             wh_env.extend([
                 ("UAPI_AUTH__VERIFYING_KEY", verifying.clone()),
@@ -151,7 +156,6 @@ impl Stack {
             webhooks = Some(format!("http://127.0.0.1:{}", app.port()));
             tasks.push(tokio::spawn(app.run_until(stop.clone())));
             dbs.push(db);
-            queues.push(queue);
         }
         let stack = Stack {
             client: Client::new(),
@@ -168,12 +172,22 @@ impl Stack {
         for base in [&stack.control_plane, &stack.scim, &stack.store].into_iter().chain(stack.webhooks.as_ref()) {
             stack.wait_ready(base).await;
         }
-        if stack.webhooks.is_some()
-            && let Some(queue) = stack.queues.last()
-        {
-            wait_queue(queue).await;
-        }
         stack
+    }
+
+    /// Messages waiting in `queue` (a passive declare), or `None` when it does not exist.
+    pub async fn queue_depth(&self, queue: &str) -> Option<u32> {
+        use lapin::options::QueueDeclareOptions;
+        let broker = uapi_platform::amqp::Broker::new(uapi_test_support::amqp_url(), "depth");
+        let ch = broker.connect_now().await.expect("rabbitmq").create_channel().await.expect("channel");
+        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
+        let declared = ch.queue_declare(queue.into(), passive, lapin::types::FieldTable::default()).await.ok()?;
+        Some(declared.message_count())
+    }
+
+    /// The dispatcher's queue (declared by scim-ingress whether or not the dispatcher runs).
+    pub fn webhooks_queue(&self) -> String {
+        format!("{}.webhook-dispatcher.events", self.exchange)
     }
 
     async fn wait_ready(&self, base: &str) {
@@ -345,26 +359,6 @@ impl Stack {
             uapi_test_support::delete_queue_with_dead_letters(q).await;
         }
     }
-}
-
-/// Waits until a consumer declared `queue`, so no event published from now on misses it.
-async fn wait_queue(queue: &str) {
-    use lapin::options::QueueDeclareOptions;
-    let conn = lapin::Connection::connect(&uapi_test_support::amqp_url(), lapin::ConnectionProperties::default())
-        .await
-        .expect("rabbitmq");
-    let deadline = Instant::now() + Duration::from_secs(20);
-    loop {
-        // A passive declare of a missing queue closes the channel: use a fresh one each time.
-        let ch = conn.create_channel().await.expect("channel");
-        let passive = QueueDeclareOptions { passive: true, ..Default::default() };
-        if ch.queue_declare(queue.into(), passive, lapin::types::FieldTable::default()).await.is_ok() {
-            break;
-        }
-        assert!(Instant::now() < deadline, "queue {queue} was never declared");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    let _ = conn.close(200, "ok".into()).await;
 }
 
 /// A private, auto-deleted queue on `exchange` that receives every `employee.*` event: what a test

@@ -49,6 +49,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("UAPI_AMQP__EXCHANGE", exchange.clone()),
         ("UAPI_CONNECTIONS__QUEUE", queue.clone()),
         ("UAPI_HTTP__BODY_LIMIT_BYTES", "65536".to_owned()),
+        // Nothing consumes the test's events: they stay in the outbox, where the tests read them.
+        ("UAPI_OUTBOX__CONSUMER_QUEUES", String::new()),
     ]
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v))
