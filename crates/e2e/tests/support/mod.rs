@@ -132,7 +132,7 @@ impl Stack {
             tokio::spawn(store_app.run_until(stop.clone())),
         ];
         let mut dbs = vec![cp_db, scim_db, store_db];
-        let mut queues = vec![connections_queue, store_queue, webhooks_queue.clone()];
+        let queues = vec![connections_queue, store_queue, webhooks_queue.clone()];
         let mut webhooks = None;
         if options.webhooks {
             let db = TestDb::new().await.expect("db");
