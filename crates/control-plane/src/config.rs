@@ -52,6 +52,11 @@ pub struct OutboxSection {
     pub relay: OutboxSettings,
     /// scim-ingress's queue for connection events, declared by the relay as well.
     pub connection_events_queue: String,
+    /// How often connections changed or deleted within `reannounce_window_secs` are announced
+    /// again; 0 never (only `republish-connections` then repairs a lost event).
+    pub reannounce_every_ms: u64,
+    /// How far back a change is announced again.
+    pub reannounce_window_secs: u64,
 }
 
 impl Settings {
@@ -91,6 +96,14 @@ impl Validate for Settings {
             ));
         }
         self.outbox.relay.validate()?;
+        if self.outbox.reannounce_every_ms > 0
+            && self.outbox.reannounce_window_secs * 1000 < self.outbox.reannounce_every_ms
+        {
+            return Err(ConfigError::invalid(
+                "outbox.reannounce_window_secs",
+                "must cover at least one outbox.reannounce_every_ms, or a change could be announced only once",
+            ));
+        }
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! `control-plane [serve|migrate|keygen]`
+//! `control-plane [serve|migrate|keygen|republish-connections|replay-parked|replay-dead-letters]`
 
 use uapi_control_plane::config::Settings;
 use uapi_control_plane::domain::credentials;
@@ -25,6 +25,21 @@ async fn main() -> anyhow::Result<()> {
         database: &settings.database,
         migrations: MIGRATIONS,
         migration_lock: MIGRATION_LOCK,
+        amqp: &settings.amqp,
+        queues: Vec::new(),
+        outbox: true,
+        tasks: vec![(
+            "republish-connections",
+            Box::new(|| {
+                Box::pin(async {
+                    let pool = uapi_platform::db::pool(&settings.database)?;
+                    let mut conn = pool.get().await?;
+                    let n = uapi_control_plane::events::republish(&mut conn).await?;
+                    println!("{n} connection events written; a running control-plane publishes them");
+                    Ok(())
+                })
+            }),
+        )],
     };
     service::run(service, &command, |stop| async {
         let app = Application::build(&settings)?;

@@ -17,8 +17,8 @@ use uapi_platform::{db, db::PgPool};
 
 use crate::config::Settings;
 use crate::domain::credentials::{self, ScimTokens};
-use crate::routes;
 use crate::state::AppState;
+use crate::{events, routes};
 
 pub const SERVICE: &str = "control-plane";
 
@@ -28,6 +28,8 @@ pub struct Application {
     broker: Arc<Broker>,
     relay: RelaySettings,
     outbox_metrics: OutboxMetrics,
+    reannounce_every: Duration,
+    reannounce_window: Duration,
     wake: Arc<Notify>,
 }
 
@@ -74,6 +76,8 @@ impl Application {
                 )],
             ),
             outbox_metrics,
+            reannounce_every: Duration::from_millis(settings.outbox.reannounce_every_ms),
+            reannounce_window: Duration::from_secs(settings.outbox.reannounce_window_secs),
             wake,
         })
     }
@@ -86,10 +90,19 @@ impl Application {
     /// the broker connection.
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
         let (pool, broker, relay, wake) = (self.pool, self.broker.clone(), self.relay, self.wake);
-        let metrics = self.outbox_metrics;
+        let (metrics, every, window) = (self.outbox_metrics, self.reannounce_every, self.reannounce_window);
         self.http
             .run_with(stop, &self.broker, |background| {
-                vec![tokio::spawn(outbox::relay_until(pool, broker, relay, metrics, wake, background))]
+                vec![
+                    tokio::spawn(events::reannounce_until(
+                        pool.clone(),
+                        wake.clone(),
+                        every,
+                        window,
+                        background.clone(),
+                    )),
+                    tokio::spawn(outbox::relay_until(pool, broker, relay, metrics, wake, background)),
+                ]
             })
             .await
     }

@@ -56,3 +56,28 @@ async fn rotated_and_revoked_tokens_stop_working() {
     wait_status(&stack, &t.base_url, &new_token, 401).await;
     stack.shutdown().await;
 }
+
+/// A revocation whose event never reached scim-ingress (here: the connection is deleted in
+/// control-plane's database without its event, as if the event had been lost) still takes effect
+/// within seconds: control-plane announces recent changes again.
+#[tokio::test]
+async fn a_revocation_whose_event_was_lost_still_takes_effect() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection};
+    let stack = Stack::start(StackOptions::default()).await;
+    let t = stack.tenant("Lost").await;
+    let mut db = AsyncPgConnection::establish(stack.control_plane_db()).await.expect("control-plane db");
+    db.batch_execute(&format!(
+        "INSERT INTO connection_tombstones (id, consumer_id, application_id, service_id, token_sha256, revision) \
+             SELECT id, consumer_id, application_id, service_id, token_sha256, token_revision + 1 \
+             FROM connections WHERE id = '{id}'; \
+         DELETE FROM connections WHERE id = '{id}';",
+        id = t.connection_id
+    ))
+    .await
+    .expect("delete without an event");
+    let started = Instant::now();
+    wait_status(&stack, &t.base_url, &t.scim_token, 401).await;
+    assert!(started.elapsed() < Duration::from_secs(10), "revoked after {:?}", started.elapsed());
+    drop(db);
+    stack.shutdown().await;
+}

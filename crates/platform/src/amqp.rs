@@ -178,33 +178,33 @@ pub async fn declare_exchange(channel: &Channel, exchange: &str) -> Result<(), A
 /// Deliveries of one message before the broker dead-letters it.
 pub const DELIVERY_LIMIT: i32 = 10;
 
+/// The fanout exchange bound to queue `name` alone: a message published there reaches that queue
+/// with its routing key intact (how dead letters are replayed to their queue and no other).
+pub fn replay_exchange(name: &str) -> String {
+    format!("{name}.replay")
+}
+
+/// Declares the durable fanout exchange `exchange` and binds `queue` to it. Idempotent.
+async fn bind_fanout(channel: &Channel, exchange: &str, queue: &str) -> Result<(), AmqpError> {
+    let durable = ExchangeDeclareOptions { durable: true, ..Default::default() };
+    channel.exchange_declare(exchange.into(), ExchangeKind::Fanout, durable, FieldTable::default()).await?;
+    channel
+        .queue_bind(queue.into(), exchange.into(), "#".into(), QueueBindOptions::default(), FieldTable::default())
+        .await?;
+    Ok(())
+}
+
 /// A consumer's queue: durable quorum queue `name`, dead-lettering into `name.dlq`, bound to
-/// `exchange` with each of `bindings`. Idempotent.
+/// `exchange` with each of `bindings`, and to its [`replay_exchange`]. Idempotent.
 pub async fn declare_queue(channel: &Channel, exchange: &str, name: &str, bindings: &[&str]) -> Result<(), AmqpError> {
     let dlx = format!("{name}.dlx");
     let dlq = format!("{name}.dlq");
-    channel
-        .exchange_declare(
-            dlx.as_str().into(),
-            ExchangeKind::Fanout,
-            ExchangeDeclareOptions { durable: true, ..Default::default() },
-            FieldTable::default(),
-        )
-        .await?;
     let mut dlq_args = FieldTable::default();
     dlq_args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
     channel
         .queue_declare(dlq.as_str().into(), QueueDeclareOptions { durable: true, ..Default::default() }, dlq_args)
         .await?;
-    channel
-        .queue_bind(
-            dlq.as_str().into(),
-            dlx.as_str().into(),
-            "#".into(),
-            QueueBindOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
+    bind_fanout(channel, &dlx, &dlq).await?;
 
     let mut args = FieldTable::default();
     args.insert("x-queue-type".into(), AMQPValue::LongString("quorum".into()));
@@ -212,6 +212,7 @@ pub async fn declare_queue(channel: &Channel, exchange: &str, name: &str, bindin
     // After this many failed deliveries the broker dead-letters the message: retries are bounded.
     args.insert("x-delivery-limit".into(), AMQPValue::LongInt(DELIVERY_LIMIT));
     channel.queue_declare(name.into(), QueueDeclareOptions { durable: true, ..Default::default() }, args).await?;
+    bind_fanout(channel, &replay_exchange(name), name).await?;
     for key in bindings {
         channel
             .queue_bind(name.into(), exchange.into(), (*key).into(), QueueBindOptions::default(), FieldTable::default())

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::acks::{Acks, Settle};
 use crate::amqp::{self, Broker};
+use crate::dead_letters::{self, DeadLetterMetrics};
 
 /// What went wrong with one message.
 #[derive(Debug, thiserror::Error)]
@@ -45,6 +46,8 @@ pub struct ConsumerSettings {
     /// Concurrent handlers (≤ prefetch). Messages of one aggregate may then be handled out of
     /// order, so handlers must be idempotent and version-aware.
     pub concurrency: usize,
+    /// Where the messages given up on are counted.
+    pub dead_letters: DeadLetterMetrics,
 }
 
 impl HandleError {
@@ -140,9 +143,16 @@ where
     .await?;
     let limit = Arc::new(tokio::sync::Semaphore::new(settings.concurrency.max(1)));
     let acks = Arc::new(Acks::new(channel.clone()));
+    let mut observe = tokio::time::interval(dead_letters::OBSERVE_EVERY);
     let outcome = loop {
         let next = tokio::select! {
             _ = stop.cancelled() => break Ok(()),
+            _ = observe.tick() => {
+                if let Err(e) = settings.dead_letters.observe(&channel, &settings.queue).await {
+                    tracing::debug!(queue = %settings.queue, error = %e, "dead-letter gauge not refreshed");
+                }
+                continue;
+            }
             next = consumer.next() => next,
         };
         let delivery = match next {
@@ -158,9 +168,10 @@ where
         let queue = settings.queue.clone();
         let stop = stop.clone();
         let acks = acks.clone();
+        let dead_letters = settings.dead_letters.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            process(delivery, handle, &queue, &stop, &acks).await;
+            process(delivery, handle, &queue, &stop, &acks, &dead_letters).await;
         });
     };
     // Let handlers in flight finish and ack before the channel closes; bounded, because after a
@@ -173,8 +184,14 @@ where
     outcome
 }
 
-async fn process<H, F>(delivery: Delivery, handle: H, queue: &str, stop: &CancellationToken, acks: &Acks)
-where
+async fn process<H, F>(
+    delivery: Delivery,
+    handle: H,
+    queue: &str,
+    stop: &CancellationToken,
+    acks: &Acks,
+    dead_letters: &DeadLetterMetrics,
+) where
     H: Fn(Arc<Delivery>) -> F,
     F: Future<Output = Result<(), HandleError>>,
 {
@@ -215,13 +232,19 @@ where
         Ok(()) => acks.ack(tag).await,
         Err(HandleError::Permanent(reason)) => {
             tracing::error!(%queue, %message_id, %reason, "message rejected to the dead-letter queue");
+            dead_letters.given_up(queue);
             acks.settle(tag, Settle::Reject).await;
         }
         Err(HandleError::Transient(reason) | HandleError::Unavailable(reason)) => {
             // Pause before handing it back so a failing dependency is not hammered; the queue's
             // delivery limit dead-letters it after a bounded number of attempts.
             let pause = Duration::from_millis(200 * u64::from(attempt + 1).min(25));
-            tracing::warn!(%queue, %message_id, attempt, %reason, "message failed; will be redelivered");
+            if attempt >= amqp::DELIVERY_LIMIT as u32 {
+                tracing::error!(%queue, %message_id, attempt, %reason, "message failed for the last time; the broker dead-letters it");
+                dead_letters.given_up(queue);
+            } else {
+                tracing::warn!(%queue, %message_id, attempt, %reason, "message failed; will be redelivered");
+            }
             if !failing {
                 acks.failing(tag).await;
             }

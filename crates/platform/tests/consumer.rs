@@ -34,7 +34,14 @@ async fn queue_with(n: usize) -> (Arc<Broker>, ConsumerSettings) {
         };
         publisher.publish(msg).await.expect("confirmed");
     }
-    let settings = ConsumerSettings { exchange, queue, bindings: vec!["t.#".into()], prefetch: 128, concurrency: 64 };
+    let settings = ConsumerSettings {
+        exchange,
+        queue,
+        bindings: vec!["t.#".into()],
+        prefetch: 128,
+        concurrency: 64,
+        dead_letters: Default::default(),
+    };
     (broker, settings)
 }
 
@@ -173,5 +180,53 @@ async fn a_permanent_failure_is_dead_lettered_and_the_rest_acked() {
     }
     running.stop_and_check(&broker, &settings, &seen).await;
     assert_eq!(ready(&broker, &dlq).await, 1, "only m5 was dead-lettered");
+    cleanup(&settings).await;
+}
+
+/// A message the handler cannot take yet is counted and dead-lettered; after the fix, the replay
+/// brings it back to its own queue (routing key intact) and the consumer takes it.
+#[tokio::test]
+async fn a_dead_letter_is_counted_and_replayed_after_the_fix() {
+    let (broker, mut settings) = queue_with(3).await;
+    let registry = prometheus::Registry::new();
+    settings.dead_letters = uapi_platform::dead_letters::DeadLetterMetrics::register(&registry);
+    let fixed = Arc::new(AtomicBool::new(false));
+    let seen: Seen = Arc::default();
+    let (handler_seen, handler_fixed) = (seen.clone(), fixed.clone());
+    let handle = move |d: Arc<lapin::message::Delivery>| {
+        let (seen, fixed) = (handler_seen.clone(), handler_fixed.clone());
+        async move {
+            if &d.data[..] == b"m1" && !fixed.load(Ordering::SeqCst) {
+                return Err(HandleError::Permanent("m1 needs a fix".into()));
+            }
+            assert_eq!(d.routing_key.as_str(), "t.m", "a replayed message keeps its routing key");
+            count(&seen, &d);
+            Ok(())
+        }
+    };
+    let running = start(&broker, &settings, handle);
+    wait_until(|| handled(&seen) == 2, "m0 and m2 handled").await;
+    let dlq = format!("{}.dlq", settings.queue);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while ready(&broker, &dlq).await == 0 {
+        assert!(tokio::time::Instant::now() < deadline, "m1 never reached the dead-letter queue");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let given_up = |registry: &prometheus::Registry| {
+        registry
+            .gather()
+            .iter()
+            .find(|f| f.name() == "messages_dead_lettered_total")
+            .map(|f| f.get_metric().iter().map(|m| m.get_counter().get_value()).sum::<f64>())
+            .unwrap_or_default()
+    };
+    assert_eq!(given_up(&registry), 1.0);
+
+    fixed.store(true, Ordering::SeqCst);
+    let replayed = uapi_platform::dead_letters::replay(&broker, &settings.queue).await.expect("replay");
+    assert_eq!(replayed, 1);
+    wait_until(|| handled(&seen) == 3, "m1 handled after its replay").await;
+    running.stop_and_check(&broker, &settings, &seen).await;
+    assert_eq!(ready(&broker, &dlq).await, 0, "the dead-letter queue is empty");
     cleanup(&settings).await;
 }

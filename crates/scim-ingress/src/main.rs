@@ -18,6 +18,10 @@ async fn main() -> anyhow::Result<()> {
         database: &settings.database,
         migrations: MIGRATIONS,
         migration_lock: MIGRATION_LOCK,
+        amqp: &settings.amqp,
+        queues: vec![settings.connections.queue.clone()],
+        outbox: true,
+        tasks: Vec::new(),
     };
     service::run(service, &service::command(), |stop| async {
         let app = Application::build(&settings)?;

@@ -46,6 +46,7 @@ pub async fn delete_broker_objects(exchange: &str, queues: &[&str]) {
 /// dead-letter queue and exchange. Best effort.
 pub async fn delete_queue_with_dead_letters(queue: &str) {
     delete_broker_objects(&format!("{queue}.dlx"), &[queue, &format!("{queue}.dlq")]).await;
+    delete_broker_objects(&format!("{queue}.replay"), &[]).await;
 }
 
 /// Installs a test-friendly subscriber once per process when `TEST_LOG` is set.

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
-use super::schema::connections;
+use super::schema::{connection_tombstones, connections};
 use uapi_platform::pagination::Page;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
@@ -89,4 +89,52 @@ pub async fn delete(conn: &mut AsyncPgConnection, consumer: Uuid, id: Uuid) -> Q
         .get_result(conn)
         .await
         .optional()
+}
+
+/// What a deleted connection was: its deletion is announced again from this.
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = connection_tombstones)]
+pub struct Tombstone {
+    pub id: Uuid,
+    pub consumer_id: Uuid,
+    pub application_id: Uuid,
+    pub service_id: String,
+    pub token_sha256: Vec<u8>,
+    /// The deletion's revision: one past the connection's last token revision.
+    pub revision: i64,
+    pub deleted_at: DateTime<Utc>,
+}
+
+/// Records the deletion of `c` (in the transaction that deletes it).
+pub async fn bury(conn: &mut AsyncPgConnection, c: &Connection) -> QueryResult<Tombstone> {
+    let tombstone = Tombstone {
+        id: c.id,
+        consumer_id: c.consumer_id,
+        application_id: c.application_id,
+        service_id: c.service_id.clone(),
+        token_sha256: c.token_sha256.clone(),
+        revision: c.token_revision + 1,
+        deleted_at: Utc::now(),
+    };
+    diesel::insert_into(connection_tombstones::table).values(&tombstone).on_conflict_do_nothing().execute(conn).await?;
+    Ok(tombstone)
+}
+
+/// Connections changed at or after `since` (every one without it), in id order.
+pub async fn changed_since(conn: &mut AsyncPgConnection, since: Option<DateTime<Utc>>) -> QueryResult<Vec<Connection>> {
+    let mut query = connections::table.select(Connection::as_select()).order(connections::id.asc()).into_boxed();
+    if let Some(since) = since {
+        query = query.filter(connections::updated_at.ge(since));
+    }
+    query.load(conn).await
+}
+
+/// Connections deleted at or after `since` (every one without it), in id order.
+pub async fn buried_since(conn: &mut AsyncPgConnection, since: Option<DateTime<Utc>>) -> QueryResult<Vec<Tombstone>> {
+    let mut query =
+        connection_tombstones::table.select(Tombstone::as_select()).order(connection_tombstones::id.asc()).into_boxed();
+    if let Some(since) = since {
+        query = query.filter(connection_tombstones::deleted_at.ge(since));
+    }
+    query.load(conn).await
 }

@@ -34,4 +34,16 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(applications, consumers, connections);
+diesel::table! {
+    connection_tombstones (id) {
+        id -> Uuid,
+        consumer_id -> Uuid,
+        application_id -> Uuid,
+        service_id -> Text,
+        token_sha256 -> Bytea,
+        revision -> BigInt,
+        deleted_at -> Timestamptz,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(applications, consumers, connections, connection_tombstones);

@@ -18,7 +18,8 @@ use crate::error::ApiResult;
 use crate::state::AppState;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/applications", web::post().to(create_application));
+    cfg.route("/admin/applications", web::post().to(create_application))
+        .route("/admin/connections/republish", web::post().to(republish_connections));
 }
 
 /// A caller that presented the admin token.
@@ -65,4 +66,13 @@ async fn create_application(
         "apiKey": api_key,
         "createdAt": app.created_at,
     })))
+}
+
+/// Announces every connection's current state (and every deletion) to scim-ingress again.
+async fn republish_connections(_: Admin, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let mut conn = state.pool.get().await?;
+    let n = crate::events::republish(&mut conn).await?;
+    state.outbox_wake.notify_one();
+    tracing::info!(connections = n, "connections republished");
+    Ok(HttpResponse::Ok().json(json!({ "republished": n })))
 }

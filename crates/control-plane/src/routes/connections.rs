@@ -15,7 +15,7 @@ use crate::db::connections::{self, Connection};
 use crate::db::{consumers, is_unique_violation};
 use crate::domain::credentials;
 use crate::error::{ApiError, ApiResult};
-use crate::events::enqueue_connection_event;
+use crate::events::{connection_deleted, enqueue_connection_event};
 use crate::state::AppState;
 use uapi_platform::pagination::{self, PageQuery};
 
@@ -195,7 +195,7 @@ async fn delete(who: ConsumerPrincipal, state: web::Data<AppState>, id: web::Pat
             let Some(c) = connections::delete(conn, who.consumer_id, id).await? else {
                 return Ok(false);
             };
-            enqueue_connection_event(conn, Kind::Deleted, &c).await?;
+            connection_deleted(conn, &c).await?;
             Ok(true)
         })
         .await?;

@@ -2,7 +2,6 @@
 
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
-use uapi_events::v1::connection_event::Kind;
 use uapi_platform::auth::AppPrincipal;
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
@@ -11,7 +10,7 @@ use uuid::Uuid;
 use super::required_text;
 use crate::db::{connections, consumers, consumers::Consumer, is_unique_violation};
 use crate::error::{ApiError, ApiResult};
-use crate::events::enqueue_connection_event;
+use crate::events::connection_deleted;
 use crate::state::AppState;
 use uapi_platform::pagination::{self, PageQuery};
 
@@ -95,7 +94,7 @@ async fn delete(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uui
                 return Ok(false);
             };
             for c in connections::all_of(conn, consumer.id).await? {
-                enqueue_connection_event(conn, Kind::Deleted, &c).await?;
+                connection_deleted(conn, &c).await?;
             }
             consumers::delete(conn, app, id).await
         })

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uapi_events::v1::{ConnectionEvent, connection_event::Kind};
 use uapi_platform::amqp::{Broker, declare_exchange};
 
-use crate::helpers::{TestApp, assert_problem, spawn_app};
+use crate::helpers::{TestApp, assert_problem, spawn_app, spawn_app_with};
 
 fn sha256(s: &str) -> Vec<u8> {
     uapi_control_plane::domain::credentials::sha256(s)
@@ -146,6 +146,37 @@ async fn deleting_a_consumer_revokes_its_connections() {
     assert_eq!(list["data"], json!([]));
     assert_problem(app.post("/api/connections", &t.consumer_token, &json!({ "serviceId": "okta-scim" })).await, 404)
         .await;
+    app.shutdown(&[&queue]).await;
+}
+
+/// A revocation whose event was lost downstream (here: every event reaches only this test) is
+/// announced again within seconds, and `republish` announces every connection and deletion.
+#[tokio::test]
+async fn a_lost_revocation_is_announced_again_and_everything_can_be_republished() {
+    let app = spawn_app_with(&[("UAPI_OUTBOX__REANNOUNCE_EVERY_MS", "200")]).await;
+    let (mut events, queue) = listen(&app).await;
+    let t = app.tenant("Acme").await;
+    let res = app.post("/api/connections", &t.consumer_token, &json!({ "serviceId": "okta-scim" })).await;
+    let id = res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    assert_eq!(app.delete(&format!("/api/connections/{id}"), &t.consumer_token).await.status(), 204);
+    let mut deletions = 0;
+    while deletions < 2 {
+        let (key, event) = next_event(&mut events).await;
+        if event.kind() == Kind::Deleted {
+            assert_eq!(
+                (key.as_str(), event.connection_id.as_str(), event.revision),
+                ("connection.deleted", id.as_str(), 2)
+            );
+            deletions += 1;
+        }
+    }
+    // The full republish: this consumer's second connection and the deleted first one.
+    let res = app.post("/api/connections", &t.consumer_token, &json!({ "serviceId": "okta-scim" })).await;
+    assert_eq!(res.status(), 201);
+    let res = app.post("/admin/connections/republish", crate::helpers::ADMIN_TOKEN, &json!({})).await;
+    assert_eq!(res.status(), 200);
+    assert_eq!(res.json::<Value>().await.expect("json")["republished"], 2);
+    assert_problem(app.post("/admin/connections/republish", &t.app_token, &json!({})).await, 401).await;
     app.shutdown(&[&queue]).await;
 }
 

@@ -108,6 +108,7 @@ impl Stack {
             ("UAPI_SCIM__TOKEN_KEY", SCIM_TOKEN_KEY.to_owned()),
             ("UAPI_SCIM__PUBLIC_URL", scim.clone()),
             ("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", connections_queue.clone()),
+            ("UAPI_OUTBOX__REANNOUNCE_EVERY_MS", "500".to_owned()),
         ]);
         let cp_settings = uapi_control_plane::config::Settings::load(env(cp_env)).expect("control-plane settings");
         uapi_platform::db::migrate(&cp_db.url, uapi_control_plane::MIGRATIONS, uapi_control_plane::MIGRATION_LOCK)
@@ -183,6 +184,11 @@ impl Stack {
         let passive = QueueDeclareOptions { passive: true, ..Default::default() };
         let declared = ch.queue_declare(queue.into(), passive, lapin::types::FieldTable::default()).await.ok()?;
         Some(declared.message_count())
+    }
+
+    /// control-plane's database (the first one made).
+    pub fn control_plane_db(&self) -> &str {
+        &self._dbs[0].url
     }
 
     /// The dispatcher's queue (declared by scim-ingress whether or not the dispatcher runs).

@@ -1,0 +1,2 @@
+DROP INDEX connections_updated_at;
+DROP TABLE connection_tombstones;
