@@ -109,6 +109,9 @@ pub struct WebhookSettings {
     /// How long a worker's copy of an application's subscriptions serves early sends; 0 turns
     /// early sends off.
     pub subscription_cache_ms: u64,
+    /// How long a version waits for the delivery of the version before it (which may reach the
+    /// dispatcher later) before it goes without it.
+    pub order_gap_ms: u64,
 }
 
 impl WebhookSettings {
@@ -118,6 +121,10 @@ impl WebhookSettings {
 
     pub fn lease(&self) -> Duration {
         Duration::from_millis(self.lease_ms)
+    }
+
+    pub fn order_gap(&self) -> Duration {
+        Duration::from_millis(self.order_gap_ms)
     }
 
     pub fn subscription_cache(&self) -> Duration {

@@ -158,8 +158,9 @@ impl Drop for Settle<'_> {
     }
 }
 
-/// Collects events from concurrent handlers and fans them out in batches (a group commit). One
-/// batch at a time: versions of an entity then reach the database in the order they were consumed.
+/// Collects events from concurrent handlers and fans them out in batches (a group commit), one
+/// batch at a time. Versions of an entity may still reach the database out of order (concurrent
+/// handlers, redeliveries): the order rule (`in_order!` in `db`) does not rely on it.
 #[derive(Clone)]
 pub struct Writer {
     batches: GroupCommit<Rendered, Result<(), HandleError>>,
@@ -226,7 +227,7 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     // Every copy's: a redelivered copy first in the batch must not hide the early sends of another.
     let early: Vec<(Uuid, Uuid)> = events.iter().flat_map(|e| e.early.iter().map(|s| (e.event_id, *s))).collect();
     let started = std::time::Instant::now();
-    let claim = limits.claim(dispatcher.settings().lease());
+    let claim = limits.claim(dispatcher.settings());
     let created =
         fanout::fan_out(&mut conn, &batch, claim, limits.holding(), &early).await.map_err(HandleError::from_query)?;
     drop(conn);
@@ -245,6 +246,11 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
     dispatcher.note_backlog(
         created.iter().filter(|c| !c.leased && !limits.blocked(c.subscription_id)).map(|c| c.subscription_id),
     );
+    let waits: Vec<(Uuid, String)> =
+        created.iter().filter(|c| c.waits_for_order).map(|c| (c.subscription_id, c.entity_id.clone())).collect();
+    if !waits.is_empty() {
+        dispatcher.note_order_waits(waits);
+    }
     let confirmed = confirm_early(dispatcher, events, &early, &created);
     let bodies: HashMap<Uuid, &str> = events.iter().map(|e| (e.event_id, e.body.as_str())).collect();
     let claimed: Vec<Claimed> = created

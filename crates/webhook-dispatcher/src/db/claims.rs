@@ -55,17 +55,19 @@ pub struct ClaimLimits<'a> {
     /// Deliveries claimed at most.
     pub limit: i64,
     pub lease: std::time::Duration,
+    /// How long a version waits for the delivery of the version before it.
+    pub order_gap: std::time::Duration,
 }
 
 /// Claims due, unleased deliveries of enabled subscriptions: at most each subscription's
 /// capacity, round-robin across subscriptions (so one endpoint's backlog never starves the
-/// others), and never a version of an entity while an older version of it awaits its first
-/// attempt. Rows another worker is claiming are skipped (`SKIP LOCKED`).
+/// others), and each version of an entity in order (`in_order!` in `db`, or after `order_gap`). Rows
+/// another worker is claiming are skipped (`SKIP LOCKED`).
 pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> QueryResult<Vec<Claimed>> {
     if limits.limit <= 0 {
         return Ok(Vec::new());
     }
-    Prepared::new(
+    Prepared::new(concat!(
         "WITH caps AS ( \
             SELECT * FROM unnest($1::uuid[], $2::int[]) AS c(subscription_id, cap) \
          ), candidates AS ( \
@@ -75,32 +77,38 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
                 SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn \
                 FROM deliveries d \
                 WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now() \
-                  AND (d.locked_until IS NULL OR d.locked_until < now()) \
-                  AND NOT EXISTS ( \
-                      SELECT 1 FROM deliveries p \
-                      WHERE p.subscription_id = d.subscription_id AND p.entity_id = d.entity_id \
-                        AND p.status = 'pending' AND p.attempt_count = 0 AND p.version < d.version) \
+                  AND (d.locked_until IS NULL OR d.locked_until < now()) AND ",
+        in_order!(
+            "d.subscription_id",
+            "d.entity_id",
+            "d.version",
+            "d.event_type",
+            "s.events",
+            "OR d.created_at < now() - make_interval(secs => $3)"
+        ),
+        " \
                 ORDER BY d.next_attempt_at, d.id \
-                LIMIT coalesce(caps.cap, $3) \
+                LIMIT coalesce(caps.cap, $4) \
             ) d \
-            WHERE s.status = 'Enabled' AND coalesce(caps.cap, $4) > 0 \
+            WHERE s.status = 'Enabled' AND coalesce(caps.cap, $5) > 0 \
             ORDER BY d.rn, d.id \
-            LIMIT $5 \
+            LIMIT $6 \
          ), locked AS ( \
             SELECT d.id FROM deliveries d \
             WHERE d.id = ANY(ARRAY(SELECT id FROM candidates)) AND d.status = 'pending' \
               AND (d.locked_until IS NULL OR d.locked_until < now()) \
             FOR UPDATE OF d SKIP LOCKED \
          ) \
-         UPDATE deliveries d SET locked_until = now() + make_interval(secs => $6), updated_at = now() \
+         UPDATE deliveries d SET locked_until = now() + make_interval(secs => $7), updated_at = now() \
          FROM subscriptions s \
          WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id \
          RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, d.entity_id, d.version, \
                    (SELECT b.body FROM event_bodies b WHERE b.event_id = d.event_id) AS body, s.delivery_url, \
                    s.secret, s.previous_secret, s.previous_secret_expires_at",
-    )
+    ))
     .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
+    .bind::<Double, _>(limits.order_gap.as_secs_f64())
     .bind::<Integer, _>(limits.default_cap)
     .bind::<Integer, _>(limits.default_cap)
     .bind::<BigInt, _>(limits.limit)

@@ -36,6 +36,9 @@ pub struct Created {
     pub event_id: Uuid,
     #[diesel(sql_type = Bool)]
     pub leased: bool,
+    /// Not leased only because an older version of its entity goes first (it could go otherwise).
+    #[diesel(sql_type = Bool)]
+    pub waits_for_order: bool,
     #[diesel(sql_type = Text)]
     pub entity_id: String,
     #[diesel(sql_type = BigInt)]
@@ -45,11 +48,12 @@ pub struct Created {
 }
 
 /// A new delivery is leased when its subscription has capacity left (`limits`, counted in batch
-/// order), it is the oldest version of its entity in the batch, and no older version of that
-/// entity still awaits its first attempt: the same order rule as the claim's. An early send's
+/// order), it is the oldest version of its entity in the batch, and it is in order (`in_order!` in `db`,
+/// the claim's rule). An early send's
 /// delivery (`$10`/`$11`: its attempt is under way, [`crate::delivery::early`]) is leased and
 /// never held.
-const FAN_OUT: &str = "\
+const FAN_OUT: &str = concat!(
+    "\
 WITH ev AS ( \
     SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[]) \
         WITH ORDINALITY AS e(event_id, application_id, event_type, entity_id, version, body, ord) \
@@ -60,7 +64,8 @@ WITH ev AS ( \
 ), early AS ( \
     SELECT DISTINCT * FROM unnest($10::uuid[], $11::uuid[]) AS x(event_id, subscription_id) \
 ), matched AS ( \
-    SELECT e.*, s.id AS sub, s.delivery_url, s.secret, s.previous_secret, s.previous_secret_expires_at, \
+    SELECT e.*, s.id AS sub, s.events AS sub_events, s.delivery_url, s.secret, s.previous_secret, \
+           s.previous_secret_expires_at, \
            coalesce(c.cap, $12) AS cap, \
            row_number() OVER (PARTITION BY s.id ORDER BY e.ord) AS sub_rank, \
            row_number() OVER (PARTITION BY s.id, e.entity_id ORDER BY e.version, e.ord) AS entity_rank, \
@@ -84,24 +89,25 @@ WITH ev AS ( \
     SELECT DISTINCT ON (event_id) event_id, application_id, event_type, body FROM matched \
     ON CONFLICT DO NOTHING \
 ), fresh AS ( \
-    SELECT r.*, (r.early OR r.sub_rank <= r.cap AND r.overall <= $13 AND r.entity_rank = 1 AND NOT EXISTS ( \
-               SELECT 1 FROM deliveries p \
-               WHERE p.subscription_id = r.sub AND p.entity_id = r.entity_id AND p.status = 'pending' \
-                 AND p.attempt_count = 0 AND p.version < r.version)) AS lease \
+    SELECT r.*, CASE WHEN r.early THEN true \
+                     WHEN r.sub_rank <= r.cap AND r.overall <= $13 AND r.entity_rank = 1 THEN ",
+    in_order!("r.sub", "r.entity_id", "r.version", "r.event_type", "r.sub_events", ""),
+    " END AS ordered \
     FROM ranked r \
 ), ins AS ( \
     INSERT INTO deliveries (id, subscription_id, event_id, event_type, entity_id, version, status, \
                             next_attempt_at, locked_until, created_at, updated_at) \
     SELECT uuid_v7(), f.sub, f.event_id, f.event_type, f.entity_id, f.version, 'pending', now(), \
-           CASE WHEN f.lease THEN now() + make_interval(secs => $14) END, now(), now() \
+           CASE WHEN f.ordered THEN now() + make_interval(secs => $14) END, now(), now() \
     FROM fresh f ORDER BY f.ord, f.sub \
     ON CONFLICT (event_id, subscription_id) DO NOTHING \
     RETURNING id, subscription_id, event_id, locked_until IS NOT NULL AS leased \
 ) \
-SELECT ins.id, ins.subscription_id, ins.event_id, ins.leased, m.entity_id, m.version, m.delivery_url, m.secret, \
-       m.previous_secret, m.previous_secret_expires_at \
-FROM ins JOIN matched m ON m.event_id = ins.event_id AND m.sub = ins.subscription_id \
-ORDER BY m.ord, m.sub";
+SELECT ins.id, ins.subscription_id, ins.event_id, ins.leased, m.ordered IS FALSE AS waits_for_order, m.entity_id, \
+       m.version, m.delivery_url, m.secret, m.previous_secret, m.previous_secret_expires_at \
+FROM ins JOIN fresh m ON m.event_id = ins.event_id AND m.sub = ins.subscription_id \
+ORDER BY m.ord, m.sub"
+);
 
 /// Fans `events` out in one statement (atomic on its own); returns the deliveries created now.
 /// Events no subscription wants leave no trace; a redelivered event creates nothing. Events for

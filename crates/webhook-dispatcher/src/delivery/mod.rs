@@ -43,6 +43,9 @@ struct Backlog {
 /// How often a worker deletes deliveries past their retention.
 const SWEEP_EVERY: Duration = Duration::from_secs(600);
 
+/// (subscription, entity) pairs with versions waiting for an older one, remembered at most.
+const MAX_ORDER_WAITS: usize = 100_000;
+
 /// How often a worker releases held deliveries past `webhooks.hold_max_secs`, at most.
 const RELEASE_AGED_EVERY: Duration = Duration::from_secs(5);
 
@@ -66,6 +69,10 @@ struct Inner {
     backlog: std::sync::Mutex<Backlog>,
     /// Subscriptions this worker held deliveries for: released once they can take them again.
     held: std::sync::Mutex<std::collections::HashSet<Uuid>>,
+    /// (subscription, entity) with a version the fan-out left waiting for an older one: the
+    /// attempt of that entity this worker records next wakes the poller. Kept apart from the
+    /// backlog, which every claim starts afresh.
+    order_waits: std::sync::Mutex<std::collections::HashSet<(Uuid, String)>>,
     /// Attempts finished and not yet recorded (shutdown waits for them).
     recording: AtomicUsize,
     subscriptions: Arc<SubscriptionCache>,
@@ -97,6 +104,7 @@ impl Dispatcher {
                 wake: Notify::new(),
                 backlog: std::sync::Mutex::new(Backlog { all: true, ..Backlog::default() }),
                 held: std::sync::Mutex::new(std::collections::HashSet::new()),
+                order_waits: std::sync::Mutex::new(std::collections::HashSet::new()),
                 recording: AtomicUsize::new(0),
                 subscriptions,
                 early: Early::default(),
@@ -174,6 +182,28 @@ impl Dispatcher {
                 self.note_held(&subscriptions);
             }
         }
+    }
+
+    /// Versions of these (subscription, entity) pairs wait for an older one's attempt: wake the
+    /// poller when this worker records one, and now (it may have been recorded already).
+    pub fn note_order_waits(&self, waits: impl IntoIterator<Item = (Uuid, String)>) {
+        self.remember_order_waits(waits);
+        self.inner.wake.notify_one();
+    }
+
+    fn remember_order_waits(&self, waits: impl IntoIterator<Item = (Uuid, String)>) {
+        let mut set = self.order_waits();
+        // Bounded: pairs whose older version another worker attempts are never taken here, and
+        // the poll finds their versions anyway.
+        if set.len() > MAX_ORDER_WAITS {
+            set.clear();
+        }
+        set.extend(waits);
+    }
+
+    fn order_waits(&self) -> std::sync::MutexGuard<'_, std::collections::HashSet<(Uuid, String)>> {
+        // A set of keys: a panic while holding it cannot leave it inconsistent.
+        self.inner.order_waits.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     pub fn early(&self) -> &Early {
@@ -314,7 +344,7 @@ impl Dispatcher {
         }
         let mut conn = self.inner.pool.get().await?;
         let started = std::time::Instant::now();
-        let claimed = claims::claim(&mut conn, limits.claim(self.inner.settings.lease())).await?;
+        let claimed = claims::claim(&mut conn, limits.claim(&self.inner.settings)).await?;
         tracing::debug!(claimed = claimed.len(), ms = started.elapsed().as_secs_f64() * 1e3, "claimed due deliveries");
         let full = claimed.len() as i64 >= limits.limit();
         // Whatever this claim took may have used up an endpoint's capacity with more due behind
@@ -325,6 +355,10 @@ impl Dispatcher {
         } else {
             self.note_backlog(claimed.iter().map(|c| c.subscription_id));
         }
+        // A claimed version may have later ones waiting behind it (the claim takes one version of
+        // an entity at a time): its recorded attempt wakes the poller for them. Not the backlog,
+        // which the next claim starts afresh, maybe before this attempt is recorded.
+        self.remember_order_waits(claimed.iter().map(|c| (c.subscription_id, c.entity_id.clone())));
         let tickets = self.inner.slots.lock().await.register(claimed, &self.inner.settings);
         self.start(tickets);
         Ok(full)
@@ -417,7 +451,8 @@ impl Dispatcher {
         };
         inner.metrics.outcome(label, outcome.latency.as_secs_f64(), ok);
         tracing::debug!(delivery = %c.id, status = ?outcome.status, outcome = label, "webhook attempt");
-        if (ok || c.attempt_count == 0) && (waiting || self.backlogged(c.subscription_id)) {
+        let next_waits = self.order_waits().remove(&(c.subscription_id, c.entity_id.clone()));
+        if (ok || c.attempt_count == 0) && (waiting || next_waits || self.backlogged(c.subscription_id)) {
             // The entity's next version may be claimable now that this first attempt is recorded
             // (after a success, or a first failure that moved this version into backoff). Only
             // when something was held back: a claim scans the due deliveries, too dear per attempt.

@@ -67,8 +67,14 @@ pub struct Limits {
 }
 
 impl Limits {
-    pub fn claim(&self, lease: Duration) -> ClaimLimits<'_> {
-        ClaimLimits { capped: &self.capped, default_cap: self.default_cap, limit: self.limit, lease }
+    pub fn claim(&self, settings: &WebhookSettings) -> ClaimLimits<'_> {
+        ClaimLimits {
+            capped: &self.capped,
+            default_cap: self.default_cap,
+            limit: self.limit,
+            lease: settings.lease(),
+            order_gap: settings.order_gap(),
+        }
     }
 
     pub fn limit(&self) -> i64 {

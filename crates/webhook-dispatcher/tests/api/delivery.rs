@@ -270,13 +270,13 @@ async fn versions_of_one_employee_arrive_in_order() {
 }
 
 /// A hot employee: each version starts once the previous one's attempt is recorded, not at the
-/// next poll (5 s here, so one missed wake-up per version would take minutes), whether its first
-/// attempt starts early or from a claim.
+/// next poll (30 s here, so a single missed wake-up fails the test), whether its first attempt
+/// starts early or from a claim.
 #[tokio::test]
 async fn versions_of_a_hot_employee_follow_each_other_at_endpoint_speed() {
     for cache_ms in ["0", "1000"] {
         let app = spawn_app_with(&[
-            ("UAPI_WEBHOOKS__POLL_INTERVAL_MS", "5000"),
+            ("UAPI_WEBHOOKS__POLL_INTERVAL_MS", "30000"),
             ("UAPI_WEBHOOKS__SUBSCRIPTION_CACHE_MS", cache_ms),
         ])
         .await;
@@ -288,11 +288,56 @@ async fn versions_of_a_hot_employee_follow_each_other_at_endpoint_speed() {
             let kind = if v == 1 { "employee.created" } else { "employee.updated" };
             app.publish(&employee_event(application, "emp-hot", v, kind)).await;
         }
-        let hits = rx.wait_hits(30, Duration::from_secs(20)).await;
+        let hits = rx.wait_hits(30, Duration::from_secs(12)).await;
         let versions: Vec<i64> = hits.iter().map(|h| h.json()["version"].as_i64().expect("version")).collect();
         assert_eq!(versions, (1..=30).collect::<Vec<_>>(), "cache {cache_ms} ms");
         app.shutdown().await;
     }
+}
+
+/// Versions that reach the dispatcher out of order (concurrent writers, a redelivery) still go out
+/// in order to a healthy endpoint: version 5 waits for version 4 instead of taking a missing row
+/// for a finished one.
+#[tokio::test]
+async fn a_version_that_arrives_late_still_goes_out_in_order() {
+    let app = spawn_app_with(&[("UAPI_WEBHOOKS__ORDER_GAP_MS", "20000")]).await;
+    let Subscriber { application, token, rx, id, .. } = app.subscriber().await;
+    let update =
+        |v| employee_event(application, "emp-1", v, if v == 1 { "employee.created" } else { "employee.updated" });
+    for v in 1..=3 {
+        app.publish(&update(v)).await;
+    }
+    rx.wait_hits(3, WAIT).await;
+    for v in 5..=8 {
+        app.publish(&update(v)).await;
+    }
+    // Versions 5 to 8 have their deliveries before version 4 reaches the dispatcher.
+    app.wait_deliveries(&token, &id, WAIT, |d| d.len() == 7).await;
+    app.publish(&update(4)).await;
+    let hits = rx.wait_hits(8, WAIT).await;
+    let versions: Vec<i64> = hits.iter().map(|h| h.json()["version"].as_i64().expect("version")).collect();
+    assert_eq!(versions, (1..=8).collect::<Vec<_>>());
+    app.shutdown().await;
+}
+
+/// The order rule waits only for a version the subscription takes: one that wants only
+/// `employee.deleted` gets it at once, although the updates before it never come.
+#[tokio::test]
+async fn a_subscription_that_skips_updates_does_not_wait_for_them() {
+    let app = spawn_app_with(&[("UAPI_WEBHOOKS__ORDER_GAP_MS", "20000")]).await;
+    let application = Uuid::now_v7();
+    let token = app.token(application);
+    let rx = Receiver::always(200);
+    app.create_webhook(&token, &rx.url, &["employee.created", "employee.deleted"]).await;
+    app.publish(&employee_event(application, "emp-1", 1, "employee.created")).await;
+    rx.wait_hits(1, WAIT).await;
+    for v in 2..=4 {
+        app.publish(&employee_event(application, "emp-1", v, "employee.updated")).await;
+    }
+    app.publish(&employee_event(application, "emp-1", 5, "employee.deleted")).await;
+    let hits = rx.wait_hits(2, Duration::from_secs(10)).await;
+    assert_eq!(hits[1].json()["eventType"], "employee.deleted");
+    app.shutdown().await;
 }
 
 #[tokio::test]
