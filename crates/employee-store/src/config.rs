@@ -15,6 +15,14 @@ pub struct Settings {
     pub telemetry: TelemetrySettings,
     pub auth: VerifySettings,
     pub consumer: ConsumerSection,
+    pub feed: FeedSection,
+}
+
+/// `[feed]`
+#[derive(Debug, Clone, Deserialize)]
+pub struct FeedSection {
+    /// Events stay in the feed (`/api/hris/events`) this many days.
+    pub retention_days: u32,
 }
 
 /// `[consumer]`
@@ -38,6 +46,9 @@ impl Validate for Settings {
         self.database.validate()?;
         self.amqp.validate()?;
         self.auth.validate()?;
+        if self.feed.retention_days == 0 {
+            return Err(ConfigError::invalid("feed.retention_days", "must be at least 1"));
+        }
         if self.consumer.queue.is_empty() {
             return Err(ConfigError::invalid("consumer.queue", "must not be empty"));
         }

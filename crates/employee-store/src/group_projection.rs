@@ -8,12 +8,20 @@ use uapi_events::v1::GroupEvent;
 use uapi_platform::consumer::HandleError;
 use uapi_platform::db::PgPool;
 
-use crate::db::groups::{self, GroupRow};
-use crate::projection::{permanent, uuid};
+use diesel_async::AsyncConnection;
 
-/// Decodes a `GroupEvent` into the row it leaves behind.
-pub fn decode(body: &[u8]) -> Result<GroupRow, HandleError> {
+use crate::db::feed::{self, FeedEvent};
+use crate::db::groups::{self, GroupRow};
+use crate::projection::{feed_event, permanent, uuid};
+
+/// Decodes a `GroupEvent` into the row it leaves behind and its feed entry.
+pub fn decode(body: &[u8]) -> Result<(GroupRow, FeedEvent), HandleError> {
     let event = GroupEvent::decode(body).map_err(|e| permanent(format!("undecodable GroupEvent: {e}")))?;
+    let feed = feed_event(uapi_events::webhook::group(&event))?;
+    Ok((row_of(&event)?, feed))
+}
+
+fn row_of(event: &GroupEvent) -> Result<GroupRow, HandleError> {
     let tenant = event.tenant.as_ref().ok_or_else(|| permanent("GroupEvent without tenant"))?;
     let group = Group::from(event.group.as_ref().ok_or_else(|| permanent("GroupEvent without group"))?);
     let version = i64::try_from(event.version).map_err(|_| permanent("version out of range"))?;
@@ -34,9 +42,16 @@ pub fn decode(body: &[u8]) -> Result<GroupRow, HandleError> {
 }
 
 pub async fn handle(pool: &PgPool, body: &[u8]) -> Result<(), HandleError> {
-    let row = decode(body)?;
+    let (row, feed) = decode(body)?;
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
-    let applied = groups::apply(&mut conn, &row).await.map_err(HandleError::from_query)?;
+    let applied = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let applied = groups::apply(conn, &row).await?;
+            feed::append(conn, &[&feed]).await?;
+            Ok(applied)
+        })
+        .await
+        .map_err(HandleError::from_query)?;
     tracing::debug!(group = %row.id, version = row.version, applied, "group event projected");
     Ok(())
 }

@@ -4,6 +4,7 @@
 //! Handlers run concurrently; their rows meet in a [`Writer`] that commits whatever arrived
 //! together in one statement (a group commit), and each handler acks only after its row's commit.
 
+use diesel_async::AsyncConnection;
 use lapin::message::Delivery;
 use prost::Message;
 use uapi_events::model::{Employee, EmploymentStatus};
@@ -13,6 +14,9 @@ use uapi_platform::db::PgPool;
 use uapi_platform::group_commit::GroupCommit;
 use uuid::Uuid;
 
+use uapi_events::webhook::{RenderError, WebhookEvent};
+
+use crate::db::feed::{self, FeedEvent};
 use crate::db::{self, EmployeeRow};
 
 pub(crate) fn permanent(what: impl std::fmt::Display) -> HandleError {
@@ -23,9 +27,27 @@ pub(crate) fn uuid(field: &str, s: &str) -> Result<Uuid, HandleError> {
     Uuid::parse_str(s).map_err(|_| permanent(format!("{field} is not a UUID: {s:?}")))
 }
 
-/// Decodes an `EmployeeEvent` into the row it leaves behind.
-pub fn decode(body: &[u8]) -> Result<EmployeeRow, HandleError> {
+/// An employee event: the row it leaves behind and its entry in the events feed.
+#[derive(Debug, Clone)]
+pub struct Projected {
+    pub row: EmployeeRow,
+    pub feed: FeedEvent,
+}
+
+/// The feed entry of an event: its webhook body.
+pub(crate) fn feed_event(rendered: Result<WebhookEvent, RenderError>) -> Result<FeedEvent, HandleError> {
+    let event = rendered.map_err(|e| HandleError::Permanent(e.0))?;
+    Ok(FeedEvent { consumer_id: event.consumer_id, event_id: event.event_id, body: event.body })
+}
+
+/// Decodes an `EmployeeEvent` into the row it leaves behind and its feed entry.
+pub fn decode(body: &[u8]) -> Result<Projected, HandleError> {
     let event = EmployeeEvent::decode(body).map_err(|e| permanent(format!("undecodable EmployeeEvent: {e}")))?;
+    let feed = feed_event(uapi_events::webhook::employee(&event))?;
+    Ok(Projected { row: row_of(&event)?, feed })
+}
+
+fn row_of(event: &EmployeeEvent) -> Result<EmployeeRow, HandleError> {
     let tenant = event.tenant.as_ref().ok_or_else(|| permanent("EmployeeEvent without tenant"))?;
     let proto = event.employee.as_ref().ok_or_else(|| permanent("EmployeeEvent without employee"))?;
     let employee = Employee::from(proto);
@@ -57,15 +79,14 @@ pub async fn handle(writer: Writer, pool: PgPool, delivery: std::sync::Arc<Deliv
     if delivery.routing_key.as_str().starts_with("group.") {
         return crate::group_projection::handle(&pool, &delivery.data).await;
     }
-    let row = decode(&delivery.data)?;
-    writer.write(row).await
+    writer.write(decode(&delivery.data)?).await
 }
 
 /// Collects rows from concurrent handlers and writes them in batches (a group commit). Batches
 /// may commit concurrently: the version guard makes the newest version win whatever the order.
 #[derive(Clone)]
 pub struct Writer {
-    batches: GroupCommit<EmployeeRow, Result<(), HandleError>>,
+    batches: GroupCommit<Projected, Result<(), HandleError>>,
 }
 
 /// Rows written in one statement at most.
@@ -85,14 +106,14 @@ impl Writer {
         Self { batches }
     }
 
-    /// Resolves once `row` is committed (or known to be stale).
-    pub async fn write(&self, row: EmployeeRow) -> Result<(), HandleError> {
+    /// Resolves once the event is committed (or known to be stale).
+    pub async fn write(&self, row: Projected) -> Result<(), HandleError> {
         let stopped = || HandleError::Unavailable("projection writer stopped".into());
         self.batches.submit(row).await.unwrap_or_else(|| Err(stopped()))
     }
 }
 
-async fn write_batch(pool: &PgPool, rows: Vec<EmployeeRow>) -> Vec<Result<(), HandleError>> {
+async fn write_batch(pool: &PgPool, rows: Vec<Projected>) -> Vec<Result<(), HandleError>> {
     match write_rows(pool, rows.iter()).await {
         Ok(()) => rows.iter().map(|_| Ok(())).collect(),
         // One bad row must not fail its neighbours: retry each alone and report each result.
@@ -107,11 +128,13 @@ async fn write_batch(pool: &PgPool, rows: Vec<EmployeeRow>) -> Vec<Result<(), Ha
     }
 }
 
-/// Writes the newest version of each employee among `rows` in one statement.
-async fn write_rows<'a>(pool: &PgPool, rows: impl Iterator<Item = &'a EmployeeRow>) -> Result<(), HandleError> {
+/// Writes the newest version of each employee among `events` in one statement, and every event
+/// to the feed, in one transaction.
+async fn write_rows<'a>(pool: &PgPool, events: impl Iterator<Item = &'a Projected>) -> Result<(), HandleError> {
+    let events: Vec<&Projected> = events.collect();
     // Two versions of one employee cannot be upserted by one statement; the newest wins anyway.
     let mut newest: std::collections::HashMap<Uuid, &EmployeeRow> = std::collections::HashMap::new();
-    for row in rows {
+    for row in events.iter().map(|e| &e.row) {
         newest
             .entry(row.id)
             .and_modify(|r| {
@@ -122,8 +145,16 @@ async fn write_rows<'a>(pool: &PgPool, rows: impl Iterator<Item = &'a EmployeeRo
             .or_insert(row);
     }
     let rows: Vec<EmployeeRow> = newest.into_values().cloned().collect();
+    let feed: Vec<&FeedEvent> = events.iter().map(|e| &e.feed).collect();
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
-    let applied = db::apply_many(&mut conn, &rows).await.map_err(HandleError::from_query)?;
+    let applied = conn
+        .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let applied = db::apply_many(conn, &rows).await?;
+            feed::append(conn, &feed).await?;
+            Ok(applied)
+        })
+        .await
+        .map_err(HandleError::from_query)?;
     tracing::debug!(rows = rows.len(), applied, "employee events projected");
     Ok(())
 }

@@ -1,6 +1,7 @@
-//! `/api/hris/employees` (consumer scope): the consumer's employees, newest state, paginated; and,
-//! in [`groups`], `/api/hris/groups`.
+//! `/api/hris/employees` (consumer scope): the consumer's employees, newest state, paginated; in
+//! [`groups`], `/api/hris/groups`; in [`events`], the events feed `/api/hris/events`.
 
+mod events;
 mod groups;
 
 use actix_web::{HttpResponse, web};
@@ -19,7 +20,8 @@ use uapi_platform::error::ApiResult;
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/hris/employees", web::get().to(list))
         .route("/api/hris/employees/{id}", web::get().to(get))
-        .configure(groups::configure);
+        .configure(groups::configure)
+        .configure(events::configure);
 }
 
 #[derive(Deserialize)]

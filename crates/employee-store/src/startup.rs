@@ -26,6 +26,7 @@ pub struct Application {
     pool: PgPool,
     broker: Arc<Broker>,
     consumer: ConsumerSettings,
+    feed_retention_days: u32,
 }
 
 impl Application {
@@ -55,6 +56,7 @@ impl Application {
                 concurrency: settings.consumer.concurrency,
                 dead_letters,
             },
+            feed_retention_days: settings.feed.retention_days,
         })
     }
 
@@ -63,16 +65,20 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
-        let (pool, broker, settings) = (self.pool, self.broker.clone(), self.consumer);
+        let (pool, broker, settings, retention_days) =
+            (self.pool, self.broker.clone(), self.consumer, self.feed_retention_days);
         let writer = projection::Writer::start(pool.clone());
         self.http
             .run_with(stop, &self.broker, |background| {
-                vec![tokio::spawn(consumer::consume_until(
-                    broker,
-                    settings,
-                    move |d| projection::handle(writer.clone(), pool.clone(), d),
-                    background,
-                ))]
+                vec![
+                    tokio::spawn(crate::db::feed::sweep_until(pool.clone(), retention_days, background.clone())),
+                    tokio::spawn(consumer::consume_until(
+                        broker,
+                        settings,
+                        move |d| projection::handle(writer.clone(), pool.clone(), d),
+                        background,
+                    )),
+                ]
             })
             .await
     }

@@ -8,6 +8,7 @@ pub mod v1 {
 }
 
 pub mod model;
+pub mod webhook;
 
 /// The durable topic exchange every event is published to.
 pub const EXCHANGE: &str = "uapi.events";

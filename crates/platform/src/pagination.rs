@@ -1,6 +1,8 @@
 //! Cursor pagination for every list: `cursor` and `limit` in, `{data, meta}` out. Cursors are
-//! opaque (base64url of the last id seen); pages walk the primary key, which is a time-ordered
-//! UUIDv7, so paging never skips or repeats a row even while rows are inserted.
+//! opaque (base64url of the last id seen); pages walk the primary key, a time-ordered UUIDv7, so
+//! paging never repeats a row. A row inserted behind the cursor meanwhile (an employee projected
+//! late carries the id its creation gave it) is not in that walk: employee-store's events feed is
+//! the reader that sees every change.
 
 use crate::problem::Problem;
 use base64::Engine;

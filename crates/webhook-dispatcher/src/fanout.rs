@@ -12,12 +12,7 @@
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 
-use chrono::{DateTime, Utc};
 use lapin::message::Delivery;
-use prost::Message;
-use serde_json::{Value, json};
-use uapi_events::model::Employee;
-use uapi_events::v1::{EmployeeEvent, GroupEvent};
 use uapi_platform::consumer::HandleError;
 use uapi_platform::db::PgPool;
 use uapi_platform::group_commit::GroupCommit;
@@ -41,85 +36,16 @@ pub struct Rendered {
     pub early: Vec<Uuid>,
 }
 
-fn permanent(what: impl std::fmt::Display) -> HandleError {
-    HandleError::Permanent(what.to_string())
-}
-
-fn uuid(field: &str, s: &str) -> Result<Uuid, HandleError> {
-    Uuid::parse_str(s).map_err(|_| permanent(format!("{field} is not a UUID: {s:?}")))
-}
-
-fn timestamp(t: Option<&prost_types::Timestamp>) -> Option<String> {
-    t.and_then(|t| DateTime::<Utc>::from_timestamp(t.seconds, t.nanos.max(0) as u32))
-        .map(|t| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-}
-
 /// Renders an event from its routing key and protobuf body into the contract's webhook body.
 pub fn render(routing_key: &str, body: &[u8]) -> Result<Rendered, HandleError> {
-    if routing_key.starts_with("group.") {
-        let e = GroupEvent::decode(body).map_err(|e| permanent(format!("undecodable GroupEvent: {e}")))?;
-        let tenant = e.tenant.as_ref().ok_or_else(|| permanent("GroupEvent without tenant"))?;
-        let g = e.group.as_ref().ok_or_else(|| permanent("GroupEvent without group"))?;
-        let data = json!({
-            "id": g.id, "remoteId": g.remote_id, "name": g.name, "memberIds": g.member_ids,
-            "createdAt": timestamp(g.created_at.as_ref()), "updatedAt": timestamp(g.updated_at.as_ref()),
-            "deletedAt": timestamp(g.deleted_at.as_ref()),
-        });
-        let head =
-            Head { id: &e.event_id, kind: &e.event_type, occurred_at: e.occurred_at.as_ref(), version: e.version };
-        return finish(head, tenant, "group", &g.id, &e.changed_fields, data);
-    }
-    let e = EmployeeEvent::decode(body).map_err(|e| permanent(format!("undecodable EmployeeEvent: {e}")))?;
-    let tenant = e.tenant.as_ref().ok_or_else(|| permanent("EmployeeEvent without tenant"))?;
-    let proto = e.employee.as_ref().ok_or_else(|| permanent("EmployeeEvent without employee"))?;
-    let employee = Employee::from(proto);
-    let data = serde_json::to_value(&employee).map_err(|e| permanent(e.to_string()))?;
-    let head = Head { id: &e.event_id, kind: &e.event_type, occurred_at: e.occurred_at.as_ref(), version: e.version };
-    finish(head, tenant, "employee", &employee.id, &e.changed_fields, data)
-}
-
-struct Head<'a> {
-    id: &'a str,
-    kind: &'a str,
-    occurred_at: Option<&'a prost_types::Timestamp>,
-    version: u64,
-}
-
-fn finish(
-    head: Head<'_>,
-    tenant: &uapi_events::v1::Tenant,
-    entity_type: &str,
-    entity_id: &str,
-    changed: &[String],
-    data: Value,
-) -> Result<Rendered, HandleError> {
-    let event_id = uuid("event_id", head.id)?;
-    let application_id = uuid("application_id", &tenant.application_id)?;
-    let version = i64::try_from(head.version).map_err(|_| permanent("version out of range"))?;
-    if !crate::events::is_known(head.kind) || head.kind == "*" {
-        return Err(permanent(format!("unknown event type {:?}", head.kind)));
-    }
-    let body = json!({
-        "eventId": event_id,
-        "eventType": head.kind,
-        "unifiedApi": "hris",
-        "serviceId": tenant.service_id,
-        "consumerId": tenant.consumer_id,
-        "connectionId": tenant.connection_id,
-        "entityId": entity_id,
-        "entityType": entity_type,
-        "occurred_at": timestamp(head.occurred_at),
-        "version": version,
-        "changedFields": changed,
-        "data": data,
-    });
+    let event = uapi_events::webhook::render(routing_key, body).map_err(|e| HandleError::Permanent(e.0))?;
     Ok(Rendered {
-        event_id,
-        application_id,
-        event_type: head.kind.to_owned(),
-        entity_id: entity_id.to_owned(),
-        version,
-        body: body.to_string(),
+        event_id: event.event_id,
+        application_id: event.application_id,
+        event_type: event.event_type,
+        entity_id: event.entity_id,
+        version: event.version,
+        body: event.body.to_string(),
         early: Vec::new(),
     })
 }
@@ -311,77 +237,6 @@ fn confirm_early(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use uapi_events::v1;
-
-    #[test]
-    fn employee_events_render_to_the_contract_body() {
-        let id = Uuid::now_v7().to_string();
-        let event = EmployeeEvent {
-            event_id: id.clone(),
-            event_type: "employee.updated".into(),
-            tenant: Some(v1::Tenant {
-                application_id: Uuid::now_v7().to_string(),
-                consumer_id: "c".into(),
-                connection_id: "k".into(),
-                service_id: "okta-scim".into(),
-            }),
-            occurred_at: Some(prost_types::Timestamp { seconds: 1_700_000_000, nanos: 0 }),
-            version: 2,
-            changed_fields: vec!["employmentStatus".into()],
-            employee: Some(v1::Employee { id: "e1".into(), version: 2, ..Default::default() }),
-        };
-        let r = render("employee.updated", &event.encode_to_vec()).expect("renders");
-        let body: Value = serde_json::from_str(&r.body).expect("json");
-        let keys: Vec<&str> = body.as_object().expect("object").keys().map(String::as_str).collect();
-        assert_eq!(
-            keys,
-            [
-                "eventId",
-                "eventType",
-                "unifiedApi",
-                "serviceId",
-                "consumerId",
-                "connectionId",
-                "entityId",
-                "entityType",
-                "occurred_at",
-                "version",
-                "changedFields",
-                "data"
-            ]
-        );
-        assert_eq!(body["eventId"], id);
-        assert_eq!(body["unifiedApi"], "hris");
-        assert_eq!(body["entityType"], "employee");
-        assert_eq!(body["entityId"], "e1");
-        assert_eq!(body["occurred_at"], "2023-11-14T22:13:20.000Z");
-        assert_eq!(body["data"]["id"], "e1");
-        assert_eq!(body["version"], 2);
-    }
-
-    #[test]
-    fn group_events_render_with_the_group_as_data() {
-        let event = GroupEvent {
-            event_id: Uuid::now_v7().to_string(),
-            event_type: "group.updated".into(),
-            tenant: Some(v1::Tenant { application_id: Uuid::now_v7().to_string(), ..Default::default() }),
-            occurred_at: None,
-            version: 3,
-            changed_fields: vec!["memberIds".into()],
-            group: Some(v1::Group {
-                id: "g1".into(),
-                name: "Engineering".into(),
-                member_ids: vec!["e1".into()],
-                ..Default::default()
-            }),
-        };
-        let r = render("group.updated", &event.encode_to_vec()).expect("renders");
-        let body: Value = serde_json::from_str(&r.body).expect("json");
-        assert_eq!((body["entityType"].as_str(), body["entityId"].as_str()), (Some("group"), Some("g1")));
-        assert_eq!(body["data"]["memberIds"], json!(["e1"]));
-        assert_eq!(body["data"]["name"], "Engineering");
-        assert_eq!((r.entity_id.as_str(), r.version), ("g1", 3));
-    }
 
     #[test]
     fn garbage_is_permanent() {

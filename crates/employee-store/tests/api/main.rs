@@ -1,0 +1,3 @@
+//! employee-store integration tests against the real Postgres.
+
+mod feed;
