@@ -1,4 +1,4 @@
-//! `scim-ingress [serve|migrate]`
+//! `scim-ingress [serve|migrate|repair|replay-dead-letters|replay-parked]`
 
 use uapi_platform::config::Sources;
 use uapi_platform::service::{self, Service};
@@ -21,7 +21,21 @@ async fn main() -> anyhow::Result<()> {
         amqp: &settings.amqp,
         queues: vec![settings.connections.queue.clone()],
         outbox: true,
-        tasks: Vec::new(),
+        tasks: vec![(
+            "repair",
+            Box::new(|| {
+                Box::pin(async {
+                    let pool = uapi_platform::db::pool(&settings.database)?;
+                    let mut conn = pool.get().await?;
+                    let done = uapi_scim_ingress::domain::repair::repair(&mut conn).await?;
+                    println!(
+                        "{} users and {} groups cut to the depth bound ({} users still refused: see the log)",
+                        done.users, done.groups, done.refused
+                    );
+                    Ok(())
+                })
+            }),
+        )],
     };
     service::run(service, &service::command(), |stop| async {
         let app = Application::build(&settings)?;

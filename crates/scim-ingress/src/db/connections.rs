@@ -37,6 +37,22 @@ pub async fn find_by_token(conn: &mut AsyncPgConnection, sha256: &[u8]) -> Query
     }))
 }
 
+/// The tenant of connection `id`, live or deleted.
+pub async fn tenant(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<Option<Tenant>> {
+    let row: Option<ConnectionRow> = connections::table
+        .filter(connections::id.eq(id))
+        .select(ConnectionRow::as_select())
+        .first(conn)
+        .await
+        .optional()?;
+    Ok(row.map(|r| Tenant {
+        connection_id: r.id,
+        application_id: r.application_id,
+        consumer_id: r.consumer_id,
+        service_id: r.service_id,
+    }))
+}
+
 /// Applies a lifecycle event unless an event at least as new was applied already.
 /// Returns whether anything changed.
 pub async fn apply(conn: &mut AsyncPgConnection, row: &ConnectionRow) -> QueryResult<bool> {

@@ -9,5 +9,6 @@ pub mod group_resource;
 pub mod group_writes;
 pub mod memberships;
 pub mod normalize;
+pub mod repair;
 pub mod resource;
 pub mod writes;

@@ -203,6 +203,31 @@ where
     .await
 }
 
+/// Stores the user's resource again as its next version and emits it, changed or not: how
+/// `repair` gives consumers a version they can decode of a user whose earlier events they could
+/// not. `changedFields` lists every field the employee has.
+pub async fn reissue(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> ScimResult<Written> {
+    conn.transaction::<Written, ScimError, _>(async |conn| {
+        let current = users::find(conn, tenant.connection_id, id, true)
+            .await?
+            .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+        let resource = resource::clean(current.resource.clone(), Some(id))?;
+        let old = stored_employee(&current)?;
+        let mut new = normalize::employee(id, tenant, &resource);
+        new.groups = old.groups.clone();
+        resolve_manager(conn, tenant, &mut new).await?;
+        new.version = old.version + 1;
+        new.created_at = old.created_at;
+        new.updated_at = Some(db::now());
+        let changed = Employee::default().changed_fields(&new);
+        let write = write_of(id, tenant, &resource, &new)?;
+        users::update(conn, &write).await?;
+        events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
+        Ok(Written { row: write, emitted: true })
+    })
+    .await
+}
+
 /// `DELETE /Users/{id}`: the employee is gone; its last state travels with `employee.deleted`,
 /// and each group it was a member of loses it (`group.updated`).
 pub async fn delete(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> ScimResult<()> {

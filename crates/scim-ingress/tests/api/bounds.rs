@@ -112,3 +112,44 @@ async fn nul_is_refused_wherever_it_appears() {
     assert_eq!((app.user_count().await, app.events().await.len()), (users, events));
     app.shutdown().await;
 }
+
+/// A user an earlier build stored 130 levels deep can no longer be read; `repair` cuts it to the
+/// bound and stores it again as the next version, with an event the consumers can decode.
+#[tokio::test]
+async fn repair_mends_a_user_stored_beyond_the_bounds() {
+    use diesel_async::RunQueryDsl;
+    let app = spawn_app().await;
+    let c = app.connection().await;
+    let res = app.okta(&c, Method::POST, "/Users", Some(&json!({ "userName": "deep@example.com" }))).await;
+    let id = res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    let deep = nested(130).to_string();
+    let mut conn = app.pool.get().await.expect("conn");
+    diesel::sql_query(format!(
+        "UPDATE users SET resource = jsonb_set(resource, '{{{EXT}}}', '{deep}'::jsonb), \
+         employee = jsonb_set(employee, '{{remoteData,{EXT}}}', '{deep}'::jsonb) WHERE id = '{id}'"
+    ))
+    .execute(&mut conn)
+    .await
+    .expect("store it as an earlier build did");
+    let before = app.okta(&c, Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(before.status(), 500, "unreadable before the repair");
+
+    let done = uapi_scim_ingress::domain::repair::repair(&mut conn).await.expect("repair");
+    assert_eq!(done, uapi_scim_ingress::domain::repair::Repaired { users: 1, groups: 0, refused: 0 });
+    let after = app.okta(&c, Method::GET, &format!("/Users/{id}"), None).await;
+    assert_eq!(after.status(), 200);
+    let user: Value = after.json().await.expect("json");
+    assert_eq!(user["meta"]["version"], "W/\"2\"");
+    // Cut at the bound: the resource is level 1, so level 16 is the last object kept.
+    let mut inner = &user[EXT];
+    for _ in 0..14 {
+        inner = &inner["n"];
+    }
+    assert_eq!(inner["n"], Value::Null, "deeper than the bound is cut");
+    let events = app.events().await;
+    assert_eq!((events.len(), events[1].kind.as_str(), events[1].version), (2, "employee.updated", 2));
+    assert!(!events[1].changed.is_empty());
+    assert_eq!(uapi_scim_ingress::domain::repair::repair(&mut conn).await.expect("again").users, 0);
+    drop(conn);
+    app.shutdown().await;
+}

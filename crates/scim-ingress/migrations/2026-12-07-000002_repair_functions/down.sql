@@ -1,0 +1,2 @@
+DROP FUNCTION uapi_jsonb_prune(jsonb, int);
+DROP FUNCTION uapi_jsonb_depth(jsonb);
