@@ -3,16 +3,22 @@
 //! token fires and drain: readiness drops, a short delay lets load balancers notice, in-flight
 //! requests finish.
 
+mod guard;
+
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
 
+use actix_http::KeepAlive;
+use actix_http::error::DispatchError;
+use actix_service::{IntoServiceFactory, ServiceFactoryExt, fn_service, map_config};
 use actix_web::body::{BoxBody, MessageBody};
-use actix_web::dev::{Server, ServerHandle, ServiceRequest, ServiceResponse};
+use actix_web::dev::{AppConfig, Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, HttpServer, web};
+use actix_web::{App, web};
 use opentelemetry::propagation::Extractor;
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
 use tracing::Span;
 use tracing_actix_web::{DefaultRootSpanBuilder, RootSpanBuilder, TracingLogger};
@@ -24,6 +30,11 @@ use crate::health::{self, Readiness};
 use crate::metrics::{self, Metrics};
 use crate::problem::{self, ErrorStyle, Problem};
 use crate::text;
+
+/// How long a client has to send a request head (408 after); actix-web's default.
+const CLIENT_REQUEST_TIMEOUT: Duration = Duration::from_secs(5);
+/// How long a closing connection may take to shut down; actix-web's default.
+const CLIENT_DISCONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 
 /// A bound, not yet running, HTTP server.
 pub struct HttpService {
@@ -48,10 +59,10 @@ where
 {
     let listener = TcpListener::bind((settings.host.as_str(), settings.port))
         .map_err(|e| anyhow::anyhow!("cannot bind {}:{}: {e}", settings.host, settings.port))?;
-    let port = listener.local_addr()?.port();
+    let addr = listener.local_addr()?;
     let body_limit = settings.body_limit_bytes;
     let (ready_data, metrics_data) = (web::Data::new(readiness.clone()), web::Data::new(metrics));
-    let mut server = HttpServer::new(move || {
+    let app = move || {
         App::new()
             .wrap(from_fn(move |req, next| refuse_nul(errors, req, next)))
             .wrap(TracingLogger::<TraceparentRootSpan>::new())
@@ -67,17 +78,42 @@ where
             .configure(metrics::routes)
             .configure(configure.clone())
             .default_service(web::to(problem::not_found))
-    })
-    .disable_signals()
-    .shutdown_timeout(settings.shutdown_timeout_secs);
+    };
+    let mut builder = Server::build().disable_signals().shutdown_timeout(settings.shutdown_timeout_secs);
     if settings.workers > 0 {
-        server = server.workers(settings.workers);
+        builder = builder.workers(settings.workers);
     }
-    let server = server.listen(listener)?.run();
+    // What actix-web's `HttpServer::listen` builds, with the connection wrapped in `Guarded` so the
+    // HTTP layer's own error responses (oversized or malformed heads, head timeouts) get a body.
+    let shutdown = builder.graceful_shutdown_signal();
+    let server = builder
+        .listen("uapi-http", listener, move || {
+            let shutdown = shutdown.clone();
+            let h1 = actix_http::HttpService::build()
+                // In-flight keep-alive connections close after their response once shutdown starts.
+                .graceful_shutdown_signal(move || {
+                    let shutdown = shutdown.clone();
+                    async move { shutdown.notified().await }
+                })
+                .keep_alive(KeepAlive::default())
+                .client_request_timeout(CLIENT_REQUEST_TIMEOUT)
+                .client_disconnect_timeout(CLIENT_DISCONNECT_TIMEOUT)
+                .h1_allow_half_closed(true)
+                .local_addr(addr)
+                .h1(map_config(app().into_factory().map_err(|e: actix_web::Error| e.error_response()), |_| {
+                    AppConfig::default()
+                }));
+            fn_service(move |io: TcpStream| {
+                let peer = io.peer_addr().ok();
+                async move { Ok::<_, DispatchError>((guard::Guarded::new(io, errors), peer)) }
+            })
+            .and_then(h1)
+        })?
+        .run();
     Ok(HttpService {
         handle: server.handle(),
         server,
-        port,
+        port: addr.port(),
         readiness,
         drain_delay: Duration::from_millis(settings.drain_delay_ms),
     })
