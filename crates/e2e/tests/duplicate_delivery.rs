@@ -57,11 +57,14 @@ async fn duplicate_and_stale_events_change_nothing() {
             .await
             .expect("republished");
     }
-    // Give the store time to process them, then check nothing moved.
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // A sentinel behind them on the queue: once it is projected, so were they.
+    let sentinel = json!({ "userName": "sentinel@okta.local", "active": true });
+    let res = stack.scim_send(&t, Method::POST, "/Users", &sentinel).await;
+    let sentinel_id = res.json::<Value>().await.expect("json")["id"].as_str().expect("id").to_owned();
+    stack.wait_employee(&t, &sentinel_id, |e| e["version"] == 1).await;
     let after = stack.wait_employee(&t, &id, |_| true).await;
     assert_eq!(after, settled, "duplicate or stale events changed the projection");
     let list: Value = stack.hris(&t, "/api/hris/employees").await.json().await.expect("json");
-    assert_eq!(list["data"].as_array().map(Vec::len), Some(1));
+    assert_eq!(list["data"].as_array().map(Vec::len), Some(2));
     stack.shutdown().await;
 }

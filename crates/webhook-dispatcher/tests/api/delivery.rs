@@ -22,7 +22,8 @@ async fn events_arrive_signed_with_the_contract_body() {
     let only_deleted = Receiver::always(200);
     app.create_webhook(&token, &only_deleted.url, &["employee.deleted"]).await;
     let other_app = Receiver::always(200);
-    app.create_webhook(&app.token(Uuid::now_v7()), &other_app.url, &["*"]).await;
+    let other_token_app = Uuid::now_v7().to_string();
+    app.create_webhook(&app.token(Uuid::parse_str(&other_token_app).expect("uuid")), &other_app.url, &["*"]).await;
 
     let event = employee_event(application, "emp-1", 1, "employee.created");
     app.publish(&event).await;
@@ -56,8 +57,15 @@ async fn events_arrive_signed_with_the_contract_body() {
     assert_eq!(d["attempts"][0]["responseBody"], "reply 0");
     assert!(d["attempts"][0]["latencyMs"].is_number());
     assert_eq!(app.deliveries(&token, id, Some("failed")).await.len(), 0);
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    assert!(only_deleted.hits().is_empty() && other_app.hits().is_empty(), "only matching subscriptions get it");
+    // Sentinels fanned out after the event: once each arrived, the event's fan-out is over.
+    let deleted = employee_event(application, "emp-2", 2, "employee.deleted");
+    app.publish(&deleted).await;
+    let other = employee_event(Uuid::parse_str(&other_token_app).expect("uuid"), "emp-9", 1, "employee.created");
+    app.publish(&other).await;
+    let got = only_deleted.wait_hits(1, WAIT).await;
+    let theirs = other_app.wait_hits(1, WAIT).await;
+    assert_eq!(got.iter().map(|h| h.header("webhook-id")).collect::<Vec<_>>(), [deleted.event_id.as_str()]);
+    assert_eq!(theirs.iter().map(|h| h.header("webhook-id")).collect::<Vec<_>>(), [other.event_id.as_str()]);
     app.shutdown().await;
 }
 
@@ -71,10 +79,14 @@ async fn a_redelivered_event_is_delivered_once() {
     let event = employee_event(application, "emp-1", 1, "employee.created");
     app.publish(&event).await;
     app.publish(&event).await;
-    rx.wait_hits(1, WAIT).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
-    assert_eq!(rx.hits().len(), 1);
-    assert_eq!(app.deliveries(&token, hook["id"].as_str().expect("id"), None).await.len(), 1);
+    // A sentinel behind both copies: once it arrived, both copies were fanned out.
+    let sentinel = employee_event(application, "emp-2", 1, "employee.created");
+    app.publish(&sentinel).await;
+    let id = hook["id"].as_str().expect("id");
+    app.wait_deliveries(&token, id, WAIT, |d| d.len() == 2 && d.iter().all(|d| d["status"] == "succeeded")).await;
+    let ids: Vec<String> = rx.hits().iter().map(|h| h.header("webhook-id").to_owned()).collect();
+    assert_eq!(ids.iter().filter(|i| **i == event.event_id).count(), 1, "{ids:?}");
+    assert_eq!(app.deliveries(&token, id, None).await.len(), 2);
     app.shutdown().await;
 }
 
@@ -96,8 +108,11 @@ async fn a_failing_receiver_is_retried_until_it_succeeds() {
     assert_eq!(codes, [&json!(500), &json!(500), &json!(500), &json!(200)]);
     assert_eq!(log[0]["attemptCount"], 4);
     assert_eq!(log[0]["attempts"][0]["error"], "HTTP 500");
-    tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(rx.hits().len(), 4, "delivered once: no attempt after the success");
+    // A sentinel after the success: had the delivery gone out again, it would come before it.
+    let sentinel = employee_event(application, "emp-2", 1, "employee.created");
+    app.publish(&sentinel).await;
+    let hits = rx.wait_hits(5, WAIT).await;
+    assert_eq!(hits[4].header("webhook-id"), sentinel.event_id, "delivered once: no attempt after the success");
     app.shutdown().await;
 }
 
@@ -155,8 +170,13 @@ async fn gone_disables_the_subscription() {
     assert!(sub["disabledAt"].is_string());
     assert_eq!(app.deliveries(&token, id, Some("failed")).await.len(), 1);
     app.publish(&employee_event(application, "emp-2", 1, "employee.created")).await;
-    tokio::time::sleep(Duration::from_millis(800)).await;
+    // A sentinel subscription created after the event's: its delivery proves the event fanned out.
+    let sentinel = Receiver::always(200);
+    app.create_webhook(&token, &sentinel.url, &["*"]).await;
+    app.publish(&employee_event(application, "emp-3", 1, "employee.created")).await;
+    sentinel.wait_hits(1, WAIT).await;
     assert_eq!(rx.hits().len(), 1, "a disabled subscription gets nothing");
+    assert!(app.deliveries(&token, id, None).await.len() == 1, "and has no delivery for it");
     app.shutdown().await;
 }
 

@@ -80,9 +80,17 @@ async fn two_workers_on_one_queue_deliver_each_event_once() {
     for i in 0..150 {
         app.publish(&employee_event(application, &format!("emp-{i}"), 1, "employee.created")).await;
     }
-    let hits = rx.wait_hits(150, Duration::from_secs(20)).await;
-    tokio::time::sleep(Duration::from_millis(700)).await;
-    let hits = if rx.hits().len() > hits.len() { rx.hits() } else { hits };
+    rx.wait_hits(150, Duration::from_secs(20)).await;
+    // A sentinel behind them: a second copy of any, sent by the other worker, would come first.
+    let sentinel = employee_event(application, "sentinel", 1, "employee.created");
+    app.publish(&sentinel).await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while !rx.hits().iter().any(|h| h.header("webhook-id") == sentinel.event_id) {
+        assert!(std::time::Instant::now() < deadline, "the sentinel never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let hits = rx.hits();
+    let hits: Vec<_> = hits.iter().filter(|h| h.header("webhook-id") != sentinel.event_id).collect();
     let ids: HashSet<&str> = hits.iter().map(|h| h.header("webhook-id")).collect();
     assert_eq!((hits.len(), ids.len()), (150, 150), "every event delivered exactly once");
     app.shutdown().await;
@@ -140,9 +148,17 @@ async fn a_stalled_endpoints_new_deliveries_are_held_and_all_arrive_in_order() {
     assert_eq!(log.len(), 17, "every event is in the log while the endpoint stalls");
     assert_eq!(held_rows(&mut conn).await, 0);
     // Once the endpoint answers, everything arrives once, emp-x's versions in order.
-    let hits = rx.wait_hits(17, Duration::from_secs(15)).await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
-    let hits = if rx.hits().len() > hits.len() { rx.hits() } else { hits };
+    rx.wait_hits(17, Duration::from_secs(15)).await;
+    // A sentinel behind them: a second copy of any would come first.
+    let sentinel = employee_event(application, "sentinel", 1, "employee.created");
+    app.publish(&sentinel).await;
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while !rx.hits().iter().any(|h| h.header("webhook-id") == sentinel.event_id) {
+        assert!(Instant::now() < deadline, "the sentinel never arrived");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let all = rx.hits();
+    let hits: Vec<_> = all.iter().filter(|h| h.header("webhook-id") != sentinel.event_id).collect();
     let ids: HashSet<&str> = hits.iter().map(|h| h.header("webhook-id")).collect();
     assert_eq!((hits.len(), ids.len()), (17, 17), "every event delivered exactly once");
     let versions: Vec<i64> = hits
