@@ -66,13 +66,31 @@ pub fn is_unavailable(err: &PoolError) -> bool {
     matches!(err, PoolError::Timeout(_) | PoolError::Backend(_) | PoolError::Closed | PoolError::NoRuntimeSpecified)
 }
 
+/// Messages of a connection or server going away, as the driver and Postgres word them (diesel
+/// reports them as `Unknown` and keeps no SQLSTATE): a closed socket, and the class 57P errors of a
+/// server shutting down, restarting or not yet accepting connections.
+const CONNECTION_LOST: [&str; 7] = [
+    "connection closed",
+    "error communicating with the server",
+    "terminating connection due to",
+    "the database system is shutting down",
+    "the database system is starting up",
+    "the database system is not yet accepting connections",
+    "the database system is in recovery mode",
+];
+
 /// Whether a query error means the connection or database is gone (→ 503, retry) rather than a bug.
 pub fn is_connection_lost(err: &diesel::result::Error) -> bool {
-    matches!(
-        err,
-        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ClosedConnection, _)
-            | diesel::result::Error::BrokenTransactionManager
-    )
+    use diesel::result::{DatabaseErrorKind, Error};
+    match err {
+        Error::DatabaseError(DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand, _)
+        | Error::BrokenTransactionManager => true,
+        Error::DatabaseError(DatabaseErrorKind::Unknown, info) => {
+            let message = info.message();
+            CONNECTION_LOST.iter().any(|m| message.starts_with(m))
+        }
+        _ => false,
+    }
 }
 
 /// Runs `SELECT 1` within `timeout`: the readiness check.

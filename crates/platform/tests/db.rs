@@ -85,3 +85,29 @@ async fn a_generic_plan_pool_plans_an_array_statement_once() {
     let (generic, custom) = plans_of_an_array_statement(&plain).await;
     assert!(custom >= 5, "plans under auto: {generic} generic, {custom} custom");
 }
+
+/// A connection the server terminates (as on a restart) fails its next queries with errors the
+/// services answer 503 for, never 500.
+#[tokio::test]
+async fn a_connection_the_server_terminates_counts_as_lost() {
+    use diesel_async::{AsyncConnection, AsyncPgConnection};
+    let db = TestDb::new().await.expect("db");
+    let mut victim = AsyncPgConnection::establish(&db.url).await.expect("connect");
+    let mut admin = AsyncPgConnection::establish(&db.url).await.expect("connect");
+    #[derive(diesel::QueryableByName)]
+    struct Pid {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        pid: i32,
+    }
+    let pid: Pid = diesel::sql_query("SELECT pg_backend_pid() AS pid").get_result(&mut victim).await.expect("pid");
+    diesel::sql_query(format!("SELECT pg_terminate_backend({})", pid.pid))
+        .execute(&mut admin)
+        .await
+        .expect("terminate");
+    for _ in 0..2 {
+        let err = diesel::sql_query("SELECT 1").execute(&mut victim).await.expect_err("the connection is gone");
+        assert!(uapi_platform::db::is_connection_lost(&err), "{err:?}");
+    }
+    let bug = diesel::sql_query("SELECT * FROM no_such_table").execute(&mut admin).await.expect_err("no table");
+    assert!(!uapi_platform::db::is_connection_lost(&bug), "{bug:?}");
+}
