@@ -16,7 +16,7 @@ use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{AppConfig, Server, ServerHandle, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
 use actix_web::middleware::{Next, from_fn};
-use actix_web::{App, web};
+use actix_web::{App, HttpRequest, web};
 use opentelemetry::propagation::Extractor;
 use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
@@ -77,7 +77,9 @@ where
             .configure(health::routes)
             .configure(metrics::routes)
             .configure(configure.clone())
-            .default_service(web::to(problem::not_found))
+            .default_service(web::to(move |req: HttpRequest| async move {
+                errors.respond(req.path(), Problem::not_found("no such endpoint"))
+            }))
     };
     let mut builder = Server::build().disable_signals().shutdown_timeout(settings.shutdown_timeout_secs);
     if settings.workers > 0 {

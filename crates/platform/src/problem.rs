@@ -171,8 +171,3 @@ pub fn query_config() -> web::QueryConfig {
     web::QueryConfig::default()
         .error_handler(|err, _req| Problem::bad_request(format!("invalid query parameter: {err}")).into())
 }
-
-/// The fallback for unknown routes and methods.
-pub async fn not_found() -> Result<HttpResponse, Problem> {
-    Err(Problem::not_found("no such endpoint"))
-}

@@ -17,6 +17,8 @@ pub const MAX_STRING_BYTES: usize = 65_536;
 pub const MAX_ITEMS: usize = 1_000;
 /// Bytes of the resource's JSON encoding.
 pub const MAX_RESOURCE_BYTES: usize = 262_144;
+/// Magnitude of a number (far beyond any count or id; within what reads back as a float).
+pub const MAX_NUMBER: f64 = 1e300;
 
 fn invalid(detail: String) -> ScimError {
     ScimError::bad_request("invalidValue", detail)
@@ -102,7 +104,17 @@ fn check_value<'a>(value: &'a Value, steps: &mut Vec<Step<'a>>) -> ScimResult<()
             }
             Ok(())
         }
-        Value::Null | Value::Bool(_) | Value::Number(_) => Ok(()),
+        Value::Number(n) => check_number(n, steps),
+        Value::Null | Value::Bool(_) => Ok(()),
+    }
+}
+
+/// Postgres keeps a JSON number exactly and writes it back in plain digits, which serde_json reads
+/// as a float: past about 1.8e308 the stored resource could no longer be read.
+fn check_number(n: &serde_json::Number, steps: &[Step<'_>]) -> ScimResult<()> {
+    match n.as_f64() {
+        Some(f) if f.abs() <= MAX_NUMBER => Ok(()),
+        _ => Err(invalid(format!("`{}` is a number beyond ±{MAX_NUMBER:e}", path(steps)))),
     }
 }
 
@@ -172,6 +184,14 @@ mod tests {
             "`emails[1].value` must not contain the NUL character (\\u0000)"
         );
         assert!(detail(json!({ "userName": "a", "urn:x": { "k\u{0}": 1 } })).starts_with("`urn:x.k\\u0000`"));
+    }
+
+    #[test]
+    fn numbers_are_bounded() {
+        let huge: Value =
+            serde_json::from_str(r#"{"userName":"a","urn:x":{"n":1.7976931348623157e308}}"#).expect("json");
+        assert!(detail(huge).starts_with("`urn:x.n` is a number beyond"));
+        assert!(check(json!({ "userName": "a", "n": -1e300, "m": 1e-320 }).as_object().expect("object")).is_ok());
     }
 
     #[test]

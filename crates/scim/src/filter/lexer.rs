@@ -100,8 +100,23 @@ pub(crate) fn lex(input: &str) -> Result<Vec<Token>, ScimError> {
             tokens.push(Token { tok: Tok::Word(word), start, end });
         }
     }
+    // Each `and`/`or` adds a level to the filter's tree, which is walked recursively (evaluation,
+    // SQL): a chain of hundreds would exhaust the stack. Okta's filters have one or two.
+    let logical = tokens
+        .iter()
+        .filter(|t| matches!(&t.tok, Tok::Word(w) if w.eq_ignore_ascii_case("and") || w.eq_ignore_ascii_case("or")))
+        .count();
+    if logical > MAX_LOGICAL {
+        return Err(ScimError::new(
+            ScimType::InvalidFilter,
+            format!("the filter joins {} conditions; at most {} are accepted", logical + 1, MAX_LOGICAL + 1),
+        ));
+    }
     Ok(tokens)
 }
+
+/// `and`/`or` operators a filter may have.
+pub(crate) const MAX_LOGICAL: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -131,6 +146,16 @@ mod tests {
         assert!(lex(r#"a eq "x"#).is_err());
         assert!(lex(r#"a eq "\q""#).is_err());
         assert!(lex(r#"a eq "\"#).is_err());
+    }
+
+    #[test]
+    fn refuses_long_chains_of_and_or() {
+        let ok = vec!["id pr"; MAX_LOGICAL + 1].join(" or ");
+        assert!(lex(&ok).is_ok());
+        let long = vec!["id pr"; MAX_LOGICAL + 2].join(" AND ");
+        let err = lex(&long).expect_err("too long");
+        assert_eq!(err.scim_type, ScimType::InvalidFilter);
+        assert!(lex(r#"displayName eq "and or and""#).is_ok(), "words inside strings do not count");
     }
 
     #[test]
