@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test bench conformance build dev-keys fmt lint check-compose clean-dev help
+.PHONY: run test chaos bench conformance build dev-keys fmt lint check-compose clean-dev help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -16,6 +16,9 @@ test: ## formatting, lints and every test against the local Postgres and RabbitM
 	# The CLI journey test drives the real service binaries: build every one of them first.
 	$(CARGO) build --workspace --bins
 	$(CARGO) nextest run --workspace --no-fail-fast
+
+chaos: ## fault campaign: restarts RabbitMQ and Postgres, kills each service, scales workers; nothing acknowledged may be lost (run alone)
+	@scripts/chaos.sh
 
 bench: ## release build, start the system on bench ports, measure SCIM throughput and end-to-end latency
 	@scripts/bench.sh

@@ -1,6 +1,7 @@
 //! `uapi-bench`: drives the running system (started by `scripts/bench.sh`) and prints figures.
 //! Every request goes to 127.0.0.1, every loop is bounded in count and time.
 
+mod chaos;
 mod load;
 mod report;
 mod scale;
@@ -57,11 +58,24 @@ struct Args {
     /// Only the directory-scale figures (group push, complex filter).
     #[arg(long)]
     scale_only: bool,
+    /// The fault campaign of `make chaos` instead: starts the services itself from `--bin-dir`.
+    #[arg(long)]
+    chaos: bool,
+    /// The service binaries the fault campaign starts.
+    #[arg(long, default_value = "target/debug")]
+    bin_dir: String,
+    /// The Postgres server of the fault campaign's databases (`uapi_chaos_*`).
+    #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
+    pg: String,
 }
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
+    if args.chaos {
+        let setup = chaos::Setup { bin: args.bin_dir, pg: args.pg, admin_token: args.admin_token };
+        return chaos::run(setup).await;
+    }
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     let target = setup::tenant(&client, &args.control_plane, &args.employee_store, &args.admin_token).await?;
     let secs = Duration::from_secs(args.seconds);
