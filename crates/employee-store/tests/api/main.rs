@@ -1,3 +1,5 @@
-//! employee-store integration tests against the real Postgres.
+//! employee-store integration tests against the real Postgres and RabbitMQ.
 
 mod feed;
+mod helpers;
+mod lists;
