@@ -236,7 +236,7 @@ async fn throughput(client: &reqwest::Client, target: &Target, spec: &WorkerSpec
 
 /// How long the latency run's load goes on before what it measures: the worker has just started
 /// (and in a `--latency-only` run the databases too), and the first second of load builds a
-/// backlog that is not the steady state (docs/performance.md, session 10).
+/// backlog that is not the steady state (docs/performance.md).
 const WARM_UP: Duration = Duration::from_secs(2);
 
 /// Open loop at `rate` creates/s for `warm_up` and then `duration`; for every create, the time from

@@ -93,7 +93,7 @@ pub struct Writer {
 const BATCH: usize = 64;
 
 /// Batches being written at once. Two, not four: fewer, larger commits (employee-store's Postgres
-/// 13 → 10.5 CPU ticks/s at 1,000 events/s, docs/performance.md, session 10).
+/// 13 → 10.5 CPU ticks/s at 1,000 events/s, docs/performance.md).
 const IN_FLIGHT: usize = 2;
 
 impl Writer {

@@ -17,7 +17,7 @@ const BATCH: usize = 64;
 
 /// Batches being committed at once: while some wait for their commit, the next one forms. Two,
 /// not four: at 1,000 creates/s four made batches of 3.4 creates, and half the commits cost
-/// scim-ingress's Postgres ~4 of the box's 200 CPU ticks/s (docs/performance.md, session 10).
+/// scim-ingress's Postgres ~4 of the box's 200 CPU ticks/s (docs/performance.md).
 const IN_FLIGHT: usize = 2;
 
 /// Hands creates to the committing task.
