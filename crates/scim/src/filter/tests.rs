@@ -141,10 +141,13 @@ fn nesting_and_length_limits() {
 }
 
 #[test]
-fn long_flat_chains_parse_print_and_evaluate() {
-    let chain = vec!["a pr"; MAX_LEN / 8].join(" or ");
-    assert!(chain.len() <= MAX_LEN);
+fn long_flat_chains_parse_print_and_evaluate_up_to_the_limit() {
+    let chain = vec!["a pr"; super::lexer::MAX_LOGICAL + 1].join(" or ");
     let filter = roundtrips(&chain);
     let resource = json!({"b": 1});
     assert!(!crate::eval::matches(&filter, &resource, &crate::schema::USER));
+    // Longer chains are refused before any recursive walk of their tree (SQL, evaluation).
+    let longer = vec!["a pr"; MAX_LEN / 8].join(" or ");
+    assert!(longer.len() <= MAX_LEN);
+    assert_eq!(parse(&longer).unwrap_err().scim_type, ScimType::InvalidFilter);
 }
