@@ -5,6 +5,7 @@
 
 mod guard;
 
+use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
 use std::time::Duration;
@@ -137,21 +138,34 @@ impl HttpService {
         let background = CancellationToken::new();
         let supervisor = broker.supervise_until(background.clone());
         let tasks = start(background.clone());
-        let served = self.run_until(stop).await;
-        background.cancel();
-        for task in tasks {
-            let _ = task.await;
-        }
+        let served = self
+            .serve_until(stop, async {
+                // The background work ends first, while the HTTP workers still run: a pooled
+                // connection a request opened lives on that worker's runtime and dies with it,
+                // which would fail a last fan-out, record or relay round that picked it up.
+                background.cancel();
+                for task in tasks {
+                    let _ = task.await;
+                }
+            })
+            .await;
         let _ = supervisor.await;
         served
     }
 
     /// Serves until `stop` fires, then drains.
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
+        self.serve_until(stop, async {}).await
+    }
+
+    /// Serves until `stop` fires; then readiness drops, the drain delay passes, `before_stop`
+    /// runs, and the server stops gracefully.
+    async fn serve_until(self, stop: CancellationToken, before_stop: impl Future<Output = ()>) -> anyhow::Result<()> {
         let server = tokio::spawn(self.server);
         stop.cancelled().await;
         self.readiness.start_draining();
         tokio::time::sleep(self.drain_delay).await;
+        before_stop.await;
         // Graceful: stop accepting, let in-flight requests complete within shutdown_timeout.
         self.handle.stop(true).await;
         server.await??;

@@ -97,14 +97,22 @@ impl Application {
         let (broker, settings) = (self.broker.clone(), self.consumer);
         self.http
             .run_with(stop, &self.broker, |background| {
+                // The delivery loop drains only after the consumer stopped: its handlers may
+                // still start attempts until then.
+                let fed = CancellationToken::new();
+                let (consumed, consuming) = (fed.clone(), background.clone());
                 vec![
-                    tokio::spawn(consumer::consume_until(
-                        broker,
-                        settings,
-                        move |d| fanout::handle(writer.clone(), d),
-                        background.clone(),
-                    )),
-                    tokio::spawn(dispatcher.run_until(background)),
+                    tokio::spawn(async move {
+                        consumer::consume_until(
+                            broker,
+                            settings,
+                            move |d| fanout::handle(writer.clone(), d),
+                            consuming,
+                        )
+                        .await;
+                        consumed.cancel();
+                    }),
+                    tokio::spawn(dispatcher.run_until(background, fed)),
                 ]
             })
             .await

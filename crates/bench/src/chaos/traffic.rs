@@ -219,7 +219,13 @@ pub async fn settle(client: &reqwest::Client, target: &Target, ledger: &Ledger, 
             s.lost += 1;
         }
     }
-    for (_, _, rounds) in ledger.arrivals.lock().unwrap_or_else(|e| e.into_inner()).values() {
+    for (id, (entity, version, rounds)) in ledger.arrivals.lock().unwrap_or_else(|e| e.into_inner()).iter() {
+        if rounds.len() > 1 {
+            eprintln!(
+                "  duplicate: webhook-id {id} ({entity} v{version}) arrived {} times, rounds {rounds:?}",
+                rounds.len()
+            );
+        }
         for round in rounds.iter().skip(1) {
             if let Some(s) = stats.get_mut(*round) {
                 s.duplicates += 1;

@@ -98,6 +98,18 @@ pub async fn release(conn: &mut AsyncPgConnection, ids: &[Uuid], at: DateTime<Ut
         .await
 }
 
+/// The pending delivery of `event` to `subscription`, if there is one.
+pub async fn pending_of(conn: &mut AsyncPgConnection, event: Uuid, subscription: Uuid) -> QueryResult<Option<Uuid>> {
+    deliveries::table
+        .filter(deliveries::event_id.eq(event))
+        .filter(deliveries::subscription_id.eq(subscription))
+        .filter(deliveries::status.eq("pending"))
+        .select(deliveries::id)
+        .first(conn)
+        .await
+        .optional()
+}
+
 /// A delivery as the log shows it.
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = deliveries)]

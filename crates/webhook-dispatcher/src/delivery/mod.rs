@@ -269,8 +269,11 @@ impl Dispatcher {
         }
     }
 
-    /// Polls for due deliveries until `stop`, then waits (bounded) for attempts in flight.
-    pub async fn run_until(self, stop: CancellationToken) {
+    /// Polls for due deliveries until `stop`; then, once `fed` fires (the consumer stopped: no
+    /// handler will start an early send or lease a fan-out's rows any more), waits (bounded) for the
+    /// attempts in flight and their records. A worker that left before recording an attempt it
+    /// made would leave its delivery leased, to go out a second time when the lease expires.
+    pub async fn run_until(self, stop: CancellationToken, fed: CancellationToken) {
         let interval = Duration::from_millis(self.inner.settings.poll_interval_ms);
         let mut swept = tokio::time::Instant::now();
         // Held rows are not known to this process when it starts (it may replace one that held
@@ -304,6 +307,8 @@ impl Dispatcher {
                 }
             }
         }
+        // The consumer waits for its handlers (bounded by the broker's RPC timeout).
+        let _ = tokio::time::timeout(uapi_platform::amqp::RPC_TIMEOUT + Duration::from_secs(1), fed.cancelled()).await;
         let deadline = tokio::time::Instant::now() + self.inner.settings.request_timeout() + Duration::from_secs(1);
         while (self.inner.slots.lock().await.claimed() > 0 || self.inner.recording.load(Ordering::Acquire) > 0)
             && tokio::time::Instant::now() < deadline
@@ -414,6 +419,10 @@ impl Dispatcher {
             // An early send's record waits for the delivery the fan-out is writing.
             match p.await.unwrap_or(Fate::Missing) {
                 Fate::Created(id) => c.id = id,
+                // The fan-out may have committed although its caller saw it fail (the connection
+                // lost on the way back): an attempt made must then be recorded, or the delivery
+                // stays leased to this worker and goes out again when the lease expires.
+                Fate::Missing if let Some(id) = self.pending_delivery(&c).await => c.id = id,
                 fate => {
                     self.early_not_recorded(&c, fate).await;
                     inner.recording.fetch_sub(1, Ordering::AcqRel);
@@ -462,6 +471,12 @@ impl Dispatcher {
 }
 
 impl Dispatcher {
+    /// The pending delivery an early send was for, when the fan-out did not say.
+    async fn pending_delivery(&self, c: &Claimed) -> Option<Uuid> {
+        let mut conn = self.inner.pool.get().await.ok()?;
+        deliveries::pending_of(&mut conn, c.event_id, c.subscription_id).await.ok().flatten()
+    }
+
     /// Gives a leased delivery back, due at `due`; on failure its lease expires instead.
     async fn release(&self, id: Uuid, due: chrono::DateTime<Utc>) {
         let released = match self.inner.pool.get().await {
