@@ -119,9 +119,10 @@ async fn outbox_survives_a_broker_outage_and_keeps_order() {
 
     // The broker goes away while writes continue: they wait in the outbox.
     proxy.cut();
+    // The sentinel: the relay's broker connection is seen down before the writes go on.
+    wait_until(|| async { !broker.is_connected() }, "the outage noticed").await;
     enqueue(&db.url, 50, 150).await;
     wake.notify_one();
-    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(outbox::backlog(&pool).await.expect("backlog") > 0, "nothing can be published during the outage");
     proxy.restore();
     wait_until(|| async { outbox::backlog(&pool).await.expect("backlog") == 0 }, "backlog drained after restore").await;
