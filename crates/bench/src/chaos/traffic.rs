@@ -226,10 +226,10 @@ pub async fn settle(client: &reqwest::Client, target: &Target, ledger: &Ledger, 
                 rounds.len()
             );
         }
-        for round in rounds.iter().skip(1) {
-            if let Some(s) = stats.get_mut(*round) {
-                s.duplicates += 1;
-            }
+        // Counted where the first copy arrived: the fault that made the second is that round's
+        // (a copy sent again when a lease expires arrives a minute and a round or two later).
+        if let Some(s) = rounds.first().and_then(|r| stats.get_mut(*r)) {
+            s.duplicates += rounds.len() - 1;
         }
     }
 }
