@@ -83,7 +83,8 @@ pub async fn handle(writer: Writer, pool: PgPool, delivery: std::sync::Arc<Deliv
 }
 
 /// Collects rows from concurrent handlers and writes them in batches (a group commit). Batches
-/// may commit concurrently: the version guard makes the newest version win whatever the order.
+/// may commit concurrently, but not two holding one employee: its events reach the feed in the
+/// order they were handed over (the version guard alone would keep the row right, not the feed).
 #[derive(Clone)]
 pub struct Writer {
     batches: GroupCommit<Projected, Result<(), HandleError>>,
@@ -99,10 +100,15 @@ const IN_FLIGHT: usize = 2;
 impl Writer {
     /// Starts the writer task; it ends when every `Writer` clone is dropped.
     pub fn start(pool: PgPool) -> Self {
-        let batches = GroupCommit::start(BATCH, IN_FLIGHT, move |rows| {
-            let pool = pool.clone();
-            async move { write_batch(&pool, rows).await }
-        });
+        let batches = GroupCommit::start_keyed(
+            BATCH,
+            IN_FLIGHT,
+            |p: &Projected| Some(p.row.id),
+            move |rows| {
+                let pool = pool.clone();
+                async move { write_batch(&pool, rows).await }
+            },
+        );
         Self { batches }
     }
 
@@ -145,7 +151,12 @@ async fn write_rows<'a>(pool: &PgPool, events: impl Iterator<Item = &'a Projecte
             .or_insert(row);
     }
     let rows: Vec<EmployeeRow> = newest.into_values().cloned().collect();
-    let feed: Vec<&FeedEvent> = events.iter().map(|e| &e.feed).collect();
+    // An employee's versions go to the feed in version order, wherever the batch has them.
+    let mut feed: Vec<&Projected> = events.clone();
+    let first: std::collections::HashMap<Uuid, usize> =
+        events.iter().enumerate().rev().map(|(i, e)| (e.row.id, i)).collect();
+    feed.sort_by_key(|e| (first.get(&e.row.id).copied(), e.row.version));
+    let feed: Vec<&FeedEvent> = feed.into_iter().map(|e| &e.feed).collect();
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
     let applied = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
