@@ -701,9 +701,6 @@ fn check(shape: Shape, status: u16, content_type: &str, body: &[u8]) -> Result<(
     match status {
         200..=299 => return Ok(()),
         400..=499 => {}
-        // The documented transient answer (a write that lost a lock conflict with a concurrent
-        // one, a pool exhausted under load): allowed when it is a well-formed error, like a 4xx.
-        503 => {}
         500.. => return Err(format!("server error {status}")),
         _ => return Err(format!("unexpected status {status}")),
     }
@@ -1616,9 +1613,16 @@ impl Scim {
     }
 }
 
+/// The stack for a campaign: [`CONCURRENCY`] requests at once queue for the small pools of the
+/// test stack instead of being turned away after the default 1 s, which a loaded CI box exceeds;
+/// any 5xx is then the input's doing.
+fn patient() -> StackOptions {
+    StackOptions { acquire_timeout_ms: Some(30_000), ..Default::default() }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_scim_queries() {
-    let stack = Stack::start(StackOptions::default()).await;
+    let stack = Stack::start(patient()).await;
     let t = stack.tenant("Fuzz SCIM queries").await;
     let scim = seed_scim(&stack, &t, 24, 4).await;
     let report = campaign(&stack.client, "SCIM queries", scaled(10_000), |r, _| scim.query(r)).await;
@@ -1628,7 +1632,7 @@ async fn fuzz_scim_queries() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_scim_writes() {
-    let stack = Stack::start(StackOptions::default()).await;
+    let stack = Stack::start(patient()).await;
     let t = stack.tenant("Fuzz SCIM writes").await;
     let scim = seed_scim(&stack, &t, 16, 4).await;
     let mut report = campaign(&stack.client, "SCIM writes", scaled(8_000), |r, i| scim.write(r, i)).await;
@@ -1985,7 +1989,7 @@ impl ControlPlane {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_control_plane() {
-    let stack = Stack::start(StackOptions::default()).await;
+    let stack = Stack::start(patient()).await;
     let cp = ControlPlane::new(&stack).await;
     let report = campaign(&stack.client, "control-plane", scaled(8_000), |r, i| cp.next(r, i)).await;
     stack.shutdown().await;
@@ -2255,7 +2259,7 @@ impl Webhooks {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_webhooks() {
-    let stack = Stack::start(StackOptions { webhooks: true, ..Default::default() }).await;
+    let stack = Stack::start(StackOptions { webhooks: true, ..patient() }).await;
     let wh = Webhooks::new(&stack).await;
     let report = campaign(&stack.client, "webhook-dispatcher", scaled(7_000), |r, _| wh.next(r)).await;
     stack.shutdown().await;
@@ -2370,7 +2374,7 @@ impl Store {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fuzz_employee_store() {
-    let stack = Stack::start(StackOptions::default()).await;
+    let stack = Stack::start(patient()).await;
     let store = Store::new(&stack).await;
     let report = campaign(&stack.client, "employee-store", scaled(7_000), |r, _| store.next(r)).await;
     stack.shutdown().await;

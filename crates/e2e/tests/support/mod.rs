@@ -25,6 +25,10 @@ pub struct StackOptions {
     pub amqp_url: Option<String>,
     /// Also run webhook-dispatcher (API and worker, loopback targets allowed).
     pub webhooks: bool,
+    /// How long a request waits for a pooled database connection before it is answered 503; the
+    /// services' default (1 s) when unset. Campaigns that overload a small pool on purpose and
+    /// count every 5xx set it long.
+    pub acquire_timeout_ms: Option<u64>,
 }
 
 pub struct Stack {
@@ -80,6 +84,9 @@ impl Stack {
                 ("UAPI_AMQP__EXCHANGE", exchange.clone()),
                 ("UAPI_OUTBOX__POLL_INTERVAL_MS", "200".to_owned()),
             ]
+            .into_iter()
+            .chain(options.acquire_timeout_ms.map(|ms| ("UAPI_DATABASE__ACQUIRE_TIMEOUT_MS", ms.to_string())))
+            .collect::<Vec<_>>()
         };
         let (cp_db, scim_db, store_db) =
             (TestDb::new().await.expect("db"), TestDb::new().await.expect("db"), TestDb::new().await.expect("db"));

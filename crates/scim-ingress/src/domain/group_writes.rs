@@ -79,30 +79,33 @@ async fn check_users(conn: &mut AsyncPgConnection, tenant: &Tenant, ids: &[Uuid]
 
 /// `POST /Groups`: the group, its members, `group.created` and each member's `employee.updated`.
 pub async fn create(conn: &mut AsyncPgConnection, tenant: &Tenant, body: GroupBody) -> ScimResult<GroupRow> {
-    conn.transaction::<GroupRow, ScimError, _>(async |conn| {
-        db::lock_memberships(conn, tenant.connection_id).await?;
-        check_users(conn, tenant, &body.members).await?;
-        let now = db::now();
-        let row = GroupRow {
-            id: Uuid::now_v7(),
-            connection_id: tenant.connection_id,
-            display_name: group_resource::display_name(&body.attributes),
-            external_id: group_resource::external_id(&body.attributes),
-            resource: Value::Object(body.attributes),
-            version: 1,
-            created_at: now,
-            updated_at: now,
-        };
-        match groups::insert(conn, &row).await {
-            Err(e) if is_unique_violation(&e) => return Err(conflict(&row.display_name)),
-            other => other?,
-        }
-        let mut joined = groups::add_members(conn, row.id, &body.members).await?;
-        joined.sort_unstable();
-        let members = joined.iter().map(Uuid::to_string).collect();
-        enqueue(conn, tenant, Change::Created, &snapshot(&row, members), 1, Group::content_fields()).await?;
-        memberships::sync(conn, tenant, &group_ref(&row), &joined, &[]).await?;
-        Ok(row)
+    super::contended(async || {
+        conn.transaction::<GroupRow, ScimError, _>(async |conn| {
+            db::lock_memberships(conn, tenant.connection_id).await?;
+            check_users(conn, tenant, &body.members).await?;
+            let now = db::now();
+            let row = GroupRow {
+                id: Uuid::now_v7(),
+                connection_id: tenant.connection_id,
+                display_name: group_resource::display_name(&body.attributes),
+                external_id: group_resource::external_id(&body.attributes),
+                resource: Value::Object(body.attributes.clone()),
+                version: 1,
+                created_at: now,
+                updated_at: now,
+            };
+            match groups::insert(conn, &row).await {
+                Err(e) if is_unique_violation(&e) => return Err(conflict(&row.display_name)),
+                other => other?,
+            }
+            let mut joined = groups::add_members(conn, row.id, &body.members).await?;
+            joined.sort_unstable();
+            let members = joined.iter().map(Uuid::to_string).collect();
+            enqueue(conn, tenant, Change::Created, &snapshot(&row, members), 1, Group::content_fields()).await?;
+            memberships::sync(conn, tenant, &group_ref(&row), &joined, &[]).await?;
+            Ok(row)
+        })
+        .await
     })
     .await
 }
@@ -117,58 +120,61 @@ pub async fn update<F>(
     member_ops: Vec<MemberOp>,
 ) -> ScimResult<GroupWritten>
 where
-    F: FnOnce(&GroupRow) -> ScimResult<Map<String, Value>> + Send,
+    F: Fn(&GroupRow) -> ScimResult<Map<String, Value>> + Send + Sync,
 {
-    conn.transaction::<GroupWritten, ScimError, _>(async |conn| {
-        db::lock_memberships(conn, tenant.connection_id).await?;
-        let current = groups::find(conn, tenant.connection_id, id, true).await?.ok_or_else(|| not_found(id))?;
-        let attributes = change(&current)?;
-        let adding: Vec<Uuid> = member_ops.iter().flat_map(|op| op.added().iter().copied()).collect();
-        let names = check_users(conn, tenant, &adding).await?;
-        let stored = match group_patch::needs_stored(&member_ops) {
-            true => Some(groups::members(conn, &[id]).await?),
-            false => None,
-        };
-        let plan = group_patch::plan(&member_ops, stored.as_deref(), &names);
-        let left = match plan.keep_stored {
-            true => groups::remove_members(conn, id, &plan.remove).await?,
-            false => groups::remove_members_except(conn, id, &plan.add).await?,
-        };
-        let joined = groups::add_members(conn, id, &plan.add).await?;
+    super::contended(async || {
+        conn.transaction::<GroupWritten, ScimError, _>(async |conn| {
+            db::lock_memberships(conn, tenant.connection_id).await?;
+            let current = groups::find(conn, tenant.connection_id, id, true).await?.ok_or_else(|| not_found(id))?;
+            let attributes = change(&current)?;
+            let adding: Vec<Uuid> = member_ops.iter().flat_map(|op| op.added().iter().copied()).collect();
+            let names = check_users(conn, tenant, &adding).await?;
+            let stored = match group_patch::needs_stored(&member_ops) {
+                true => Some(groups::members(conn, &[id]).await?),
+                false => None,
+            };
+            let plan = group_patch::plan(&member_ops, stored.as_deref(), &names);
+            let left = match plan.keep_stored {
+                true => groups::remove_members(conn, id, &plan.remove).await?,
+                false => groups::remove_members_except(conn, id, &plan.add).await?,
+            };
+            let joined = groups::add_members(conn, id, &plan.add).await?;
 
-        let mut row = GroupRow {
-            display_name: group_resource::display_name(&attributes),
-            external_id: group_resource::external_id(&attributes),
-            resource: Value::Object(attributes),
-            ..current.clone()
-        };
-        let renamed = row.display_name != current.display_name;
-        let changed: Vec<String> = [
-            ("remoteId", row.external_id != current.external_id),
-            ("name", renamed),
-            ("memberIds", !joined.is_empty() || !left.is_empty()),
-        ]
-        .into_iter()
-        .filter(|(_, differs)| *differs)
-        .map(|(field, _)| field.to_owned())
-        .collect();
-        if changed.is_empty() {
-            // Okta repeats the name with every membership update: that alone changes nothing.
-            if row.resource != current.resource {
-                row.updated_at = db::now();
-                store(conn, &row).await?;
+            let mut row = GroupRow {
+                display_name: group_resource::display_name(&attributes),
+                external_id: group_resource::external_id(&attributes),
+                resource: Value::Object(attributes),
+                ..current.clone()
+            };
+            let renamed = row.display_name != current.display_name;
+            let changed: Vec<String> = [
+                ("remoteId", row.external_id != current.external_id),
+                ("name", renamed),
+                ("memberIds", !joined.is_empty() || !left.is_empty()),
+            ]
+            .into_iter()
+            .filter(|(_, differs)| *differs)
+            .map(|(field, _)| field.to_owned())
+            .collect();
+            if changed.is_empty() {
+                // Okta repeats the name with every membership update: that alone changes nothing.
+                if row.resource != current.resource {
+                    row.updated_at = db::now();
+                    store(conn, &row).await?;
+                }
+                return Ok(GroupWritten { row, emitted: false });
             }
-            return Ok(GroupWritten { row, emitted: false });
-        }
-        row.version += 1;
-        row.updated_at = db::now();
-        store(conn, &row).await?;
-        let member_ids = groups::member_ids(conn, id).await?;
-        // On a rename every member's `groups` shows the new name; otherwise only joiners and leavers change.
-        let present = if renamed { uuids(&member_ids) } else { joined };
-        enqueue(conn, tenant, Change::Updated, &snapshot(&row, member_ids), row.version, changed).await?;
-        memberships::sync(conn, tenant, &group_ref(&row), &present, &left).await?;
-        Ok(GroupWritten { row, emitted: true })
+            row.version += 1;
+            row.updated_at = db::now();
+            store(conn, &row).await?;
+            let member_ids = groups::member_ids(conn, id).await?;
+            // On a rename every member's `groups` shows the new name; otherwise only joiners and leavers change.
+            let present = if renamed { uuids(&member_ids) } else { joined };
+            enqueue(conn, tenant, Change::Updated, &snapshot(&row, member_ids), row.version, changed).await?;
+            memberships::sync(conn, tenant, &group_ref(&row), &present, &left).await?;
+            Ok(GroupWritten { row, emitted: true })
+        })
+        .await
     })
     .await
 }
@@ -183,17 +189,20 @@ async fn store(conn: &mut AsyncPgConnection, row: &GroupRow) -> ScimResult<()> {
 /// `DELETE /Groups/{id}`: each member's `employee.updated`, then `group.deleted` with the last
 /// state (its members, `deletedAt` set).
 pub async fn delete(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> ScimResult<()> {
-    conn.transaction::<(), ScimError, _>(async |conn| {
-        db::lock_memberships(conn, tenant.connection_id).await?;
-        let current = groups::find(conn, tenant.connection_id, id, true).await?.ok_or_else(|| not_found(id))?;
-        let member_ids = groups::member_ids(conn, id).await?;
-        memberships::sync(conn, tenant, &group_ref(&current), &[], &uuids(&member_ids)).await?;
-        groups::delete(conn, id).await?;
-        let now = db::now();
-        let last = GroupRow { version: current.version + 1, updated_at: now, ..current };
-        let mut group = snapshot(&last, member_ids);
-        group.deleted_at = Some(now);
-        enqueue(conn, tenant, Change::Deleted, &group, last.version, vec!["deletedAt".into()]).await
+    super::contended(async || {
+        conn.transaction::<(), ScimError, _>(async |conn| {
+            db::lock_memberships(conn, tenant.connection_id).await?;
+            let current = groups::find(conn, tenant.connection_id, id, true).await?.ok_or_else(|| not_found(id))?;
+            let member_ids = groups::member_ids(conn, id).await?;
+            memberships::sync(conn, tenant, &group_ref(&current), &[], &uuids(&member_ids)).await?;
+            groups::delete(conn, id).await?;
+            let now = db::now();
+            let last = GroupRow { version: current.version + 1, updated_at: now, ..current };
+            let mut group = snapshot(&last, member_ids);
+            group.deleted_at = Some(now);
+            enqueue(conn, tenant, Change::Deleted, &group, last.version, vec!["deletedAt".into()]).await
+        })
+        .await
     })
     .await
 }

@@ -129,7 +129,10 @@ pub async fn create(
             if has_reports {
                 // Users stored before their manager name it by id or externalId: resolve them now.
                 let mut conn = pool.get().await?;
-                conn.transaction::<(), ScimError, _>(async |conn| update_reports(conn, tenant, &row).await).await?;
+                super::contended(async || {
+                    conn.transaction::<(), ScimError, _>(async |conn| update_reports(conn, tenant, &row).await).await
+                })
+                .await?;
             }
             Ok(Written { row, emitted: true })
         }
@@ -143,27 +146,30 @@ async fn create_with_manager(
     resource: Map<String, Value>,
     mut employee: Employee,
 ) -> ScimResult<Written> {
-    conn.transaction::<Written, ScimError, _>(async |conn| {
-        resolve_manager(conn, tenant, &mut employee).await?;
-        let write = write_of(id, tenant, &resource, &employee)?;
-        let row = write.clone();
-        let keys = manager_keys(&row);
-        // Three independent statements, pipelined on the one connection: one round trip.
-        let shared: &AsyncPgConnection = conn;
-        let (mut c1, mut c2, mut c3) = (shared, shared, shared);
-        let (inserted, enqueued, reports) = futures_util::join!(
-            users::insert(&mut c1, &write),
-            events::enqueue(&mut c2, tenant, Change::Created, &employee, Employee::content_fields()),
-            users::reports_of(&mut c3, tenant.connection_id, &keys),
-        );
-        // The insert's own error first: after it fails, the others only report the aborted transaction.
-        match inserted {
-            Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
-            other => other?,
-        }
-        enqueued?;
-        update_these_reports(conn, tenant, reports?).await?;
-        Ok(Written { row, emitted: true })
+    super::contended(async || {
+        conn.transaction::<Written, ScimError, _>(async |conn| {
+            resolve_manager(conn, tenant, &mut employee).await?;
+            let write = write_of(id, tenant, &resource, &employee)?;
+            let row = write.clone();
+            let keys = manager_keys(&row);
+            // Three independent statements, pipelined on the one connection: one round trip.
+            let shared: &AsyncPgConnection = conn;
+            let (mut c1, mut c2, mut c3) = (shared, shared, shared);
+            let (inserted, enqueued, reports) = futures_util::join!(
+                users::insert(&mut c1, &write),
+                events::enqueue(&mut c2, tenant, Change::Created, &employee, Employee::content_fields()),
+                users::reports_of(&mut c3, tenant.connection_id, &keys),
+            );
+            // The insert's own error first: after it fails, the others only report the aborted transaction.
+            match inserted {
+                Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
+                other => other?,
+            }
+            enqueued?;
+            update_these_reports(conn, tenant, reports?).await?;
+            Ok(Written { row, emitted: true })
+        })
+        .await
     })
     .await
 }
@@ -172,33 +178,36 @@ async fn create_with_manager(
 /// which is then validated like a PUT body.
 pub async fn update<F>(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid, change: F) -> ScimResult<Written>
 where
-    F: FnOnce(&Value) -> ScimResult<Value> + Send,
+    F: Fn(&Value) -> ScimResult<Value> + Send + Sync,
 {
-    conn.transaction::<Written, ScimError, _>(async |conn| {
-        let current = users::find(conn, tenant.connection_id, id, true)
-            .await?
-            .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
-        let resource = resource::clean(change(&current.resource)?, Some(id))?;
-        let old = stored_employee(&current)?;
-        let mut new = normalize::employee(id, tenant, &resource);
-        // Memberships are not part of the User resource Okta writes: the groups keep them.
-        new.groups = old.groups.clone();
-        resolve_manager(conn, tenant, &mut new).await?;
-        let Some((new, changed)) = next_version(&old, new) else {
-            // Okta repeats identical PUTs: nothing changed, nothing is written or emitted.
-            return Ok(Written { row: current, emitted: false });
-        };
-        let write = write_of(id, tenant, &resource, &new)?;
-        match users::update(conn, &write).await {
-            Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
-            other => other?,
-        }
-        events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
-        let row = write;
-        if row.external_id != current.external_id {
-            update_reports(conn, tenant, &row).await?;
-        }
-        Ok(Written { row, emitted: true })
+    super::contended(async || {
+        conn.transaction::<Written, ScimError, _>(async |conn| {
+            let current = users::find(conn, tenant.connection_id, id, true)
+                .await?
+                .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+            let resource = resource::clean(change(&current.resource)?, Some(id))?;
+            let old = stored_employee(&current)?;
+            let mut new = normalize::employee(id, tenant, &resource);
+            // Memberships are not part of the User resource Okta writes: the groups keep them.
+            new.groups = old.groups.clone();
+            resolve_manager(conn, tenant, &mut new).await?;
+            let Some((new, changed)) = next_version(&old, new) else {
+                // Okta repeats identical PUTs: nothing changed, nothing is written or emitted.
+                return Ok(Written { row: current, emitted: false });
+            };
+            let write = write_of(id, tenant, &resource, &new)?;
+            match users::update(conn, &write).await {
+                Err(e) if is_unique_violation(&e) => return Err(conflict(&write.user_name)),
+                other => other?,
+            }
+            events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
+            let row = write;
+            if row.external_id != current.external_id {
+                update_reports(conn, tenant, &row).await?;
+            }
+            Ok(Written { row, emitted: true })
+        })
+        .await
     })
     .await
 }
@@ -207,23 +216,26 @@ where
 /// `repair` gives consumers a version they can decode of a user whose earlier events they could
 /// not. `changedFields` lists every field the employee has.
 pub async fn reissue(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> ScimResult<Written> {
-    conn.transaction::<Written, ScimError, _>(async |conn| {
-        let current = users::find(conn, tenant.connection_id, id, true)
-            .await?
-            .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
-        let resource = resource::clean(current.resource.clone(), Some(id))?;
-        let old = stored_employee(&current)?;
-        let mut new = normalize::employee(id, tenant, &resource);
-        new.groups = old.groups.clone();
-        resolve_manager(conn, tenant, &mut new).await?;
-        new.version = old.version + 1;
-        new.created_at = old.created_at;
-        new.updated_at = Some(db::now());
-        let changed = Employee::default().changed_fields(&new);
-        let write = write_of(id, tenant, &resource, &new)?;
-        users::update(conn, &write).await?;
-        events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
-        Ok(Written { row: write, emitted: true })
+    super::contended(async || {
+        conn.transaction::<Written, ScimError, _>(async |conn| {
+            let current = users::find(conn, tenant.connection_id, id, true)
+                .await?
+                .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+            let resource = resource::clean(current.resource.clone(), Some(id))?;
+            let old = stored_employee(&current)?;
+            let mut new = normalize::employee(id, tenant, &resource);
+            new.groups = old.groups.clone();
+            resolve_manager(conn, tenant, &mut new).await?;
+            new.version = old.version + 1;
+            new.created_at = old.created_at;
+            new.updated_at = Some(db::now());
+            let changed = Employee::default().changed_fields(&new);
+            let write = write_of(id, tenant, &resource, &new)?;
+            users::update(conn, &write).await?;
+            events::enqueue(conn, tenant, Change::Updated, &new, changed).await?;
+            Ok(Written { row: write, emitted: true })
+        })
+        .await
     })
     .await
 }
@@ -231,20 +243,23 @@ pub async fn reissue(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) ->
 /// `DELETE /Users/{id}`: the employee is gone; its last state travels with `employee.deleted`,
 /// and each group it was a member of loses it (`group.updated`).
 pub async fn delete(conn: &mut AsyncPgConnection, tenant: &Tenant, id: Uuid) -> ScimResult<()> {
-    conn.transaction::<(), ScimError, _>(async |conn| {
-        db::lock_memberships(conn, tenant.connection_id).await?;
-        let current = users::find(conn, tenant.connection_id, id, true)
-            .await?
-            .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
-        let groups = db::groups::lock_groups_of(conn, id).await?;
-        let mut last = stored_employee(&current)?;
-        last.version += 1;
-        let now = db::now();
-        last.updated_at = Some(now);
-        last.deleted_at = Some(now);
-        users::delete(conn, tenant.connection_id, id).await?;
-        events::enqueue(conn, tenant, Change::Deleted, &last, vec!["deletedAt".into()]).await?;
-        super::group_writes::members_left(conn, tenant, groups).await
+    super::contended(async || {
+        conn.transaction::<(), ScimError, _>(async |conn| {
+            db::lock_memberships(conn, tenant.connection_id).await?;
+            let current = users::find(conn, tenant.connection_id, id, true)
+                .await?
+                .ok_or_else(|| ScimError::not_found(format!("User {id} not found")))?;
+            let groups = db::groups::lock_groups_of(conn, id).await?;
+            let mut last = stored_employee(&current)?;
+            last.version += 1;
+            let now = db::now();
+            last.updated_at = Some(now);
+            last.deleted_at = Some(now);
+            users::delete(conn, tenant.connection_id, id).await?;
+            events::enqueue(conn, tenant, Change::Deleted, &last, vec!["deletedAt".into()]).await?;
+            super::group_writes::members_left(conn, tenant, groups).await
+        })
+        .await
     })
     .await
 }

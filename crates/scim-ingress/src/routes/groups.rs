@@ -144,7 +144,7 @@ async fn replace(
     let group = group_resource::clean(body, Some(id))?;
     let members = vec![MemberOp::Replace(group.members)];
     let attributes = group.attributes;
-    write(&state, &tenant, id, |_| Ok(attributes), members, &req).await
+    write(&state, &tenant, id, |_| Ok(attributes.clone()), members, &req).await
 }
 
 async fn patch(
@@ -182,7 +182,7 @@ async fn write<F>(
     req: &HttpRequest,
 ) -> ScimResult<HttpResponse>
 where
-    F: FnOnce(&GroupRow) -> ScimResult<serde_json::Map<String, Value>> + Send,
+    F: Fn(&GroupRow) -> ScimResult<serde_json::Map<String, Value>> + Send + Sync,
 {
     let projection = projection(state, req)?;
     let written = {

@@ -133,7 +133,7 @@ async fn replace(
     let mut conn = state.pool.get().await?;
     // Replace semantics: the body is the whole new resource, except that `password` is never
     // cleared by omission (we do not store it at all).
-    let written = writes::update(&mut conn, &tenant, id, |_| Ok(body)).await?;
+    let written = writes::update(&mut conn, &tenant, id, |_| Ok(body.clone())).await?;
     updated(&state, written, &projection)
 }
 

@@ -16,6 +16,10 @@ pub enum ScimError {
     Throttled(std::time::Duration),
     #[error("database unavailable: {0}")]
     Unavailable(String),
+    /// The transaction lost a lock conflict (a deadlock or a serialization failure) to a concurrent
+    /// one; the same write goes through once that one has committed ([`crate::domain::contended`]).
+    #[error("lock conflict: {0}")]
+    Contended(String),
     #[error(transparent)]
     Internal(#[from] anyhow::Error),
 }
@@ -50,9 +54,10 @@ impl From<ProtocolError> for ScimError {
 
 impl From<diesel::result::Error> for ScimError {
     fn from(e: diesel::result::Error) -> Self {
-        // A deadlock or serialization failure aborted the transaction, not the request: 503 and
-        // `Retry-After`, and Okta's retry goes through.
-        if uapi_platform::db::is_connection_lost(&e) || crate::db::is_lock_conflict(&e) {
+        if crate::db::is_lock_conflict(&e) {
+            return Self::Contended(e.to_string());
+        }
+        if uapi_platform::db::is_connection_lost(&e) {
             return Self::Unavailable(e.to_string());
         }
         Self::Internal(e.into())
@@ -70,7 +75,8 @@ impl ResponseError for ScimError {
         match self {
             Self::Client { status, .. } => *status,
             Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
-            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            // A conflict still lost after the write's tries: Okta's retry goes through.
+            Self::Unavailable(_) | Self::Contended(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -81,6 +87,10 @@ impl ResponseError for ScimError {
             Self::Client { scim_type, detail, .. } => (*scim_type, detail.clone()),
             Self::Throttled(wait) => {
                 (None, format!("too many requests for this connection; retry after {} s", retry_after_secs(*wait)))
+            }
+            Self::Contended(cause) => {
+                tracing::warn!(%cause, "write lost every try to concurrent writes");
+                (None, "the service is temporarily unavailable; retry shortly".to_owned())
             }
             Self::Unavailable(cause) => {
                 tracing::warn!(%cause, "database unavailable");
@@ -101,7 +111,7 @@ impl ResponseError for ScimError {
             Self::Throttled(wait) => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs(*wait).to_string()));
             }
-            Self::Unavailable(_) => {
+            Self::Unavailable(_) | Self::Contended(_) => {
                 res.insert_header((header::RETRY_AFTER, "1"));
             }
             _ => {}

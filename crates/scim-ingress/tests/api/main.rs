@@ -1,6 +1,7 @@
 //! scim-ingress integration tests against the real Postgres and RabbitMQ.
 
 mod bounds;
+mod contention;
 mod filters;
 mod group_memberships;
 mod groups;
