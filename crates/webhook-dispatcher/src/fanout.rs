@@ -107,8 +107,29 @@ impl Writer {
         Self { batches, dispatcher }
     }
 
-    /// Resolves once the event's deliveries are committed.
+    /// Resolves once the event's deliveries are committed. An event with early attempts is
+    /// written again while the database is unreachable, up to a lease: those webhooks are sent,
+    /// and given up here their deliveries would be created the usual way on the message's retry
+    /// and sent a second time.
     pub async fn write(&self, event: Rendered) -> Result<(), HandleError> {
+        if event.early.is_empty() {
+            return self.write_once(event).await;
+        }
+        let deadline = tokio::time::Instant::now() + self.dispatcher.settings().lease();
+        let mut pause = std::time::Duration::from_millis(100);
+        loop {
+            match self.write_once(event.clone()).await {
+                Err(HandleError::Unavailable(reason)) if tokio::time::Instant::now() + pause < deadline => {
+                    tracing::warn!(event = %event.event_id, %reason, "database unreachable; the fan-out of an event sent early waits for it");
+                    tokio::time::sleep(pause).await;
+                    pause = (pause * 2).min(std::time::Duration::from_secs(2));
+                }
+                done => return done,
+            }
+        }
+    }
+
+    async fn write_once(&self, event: Rendered) -> Result<(), HandleError> {
         let stopped = || HandleError::Unavailable("fan-out writer stopped".into());
         self.batches.submit(event).await.unwrap_or_else(|| Err(stopped()))
     }

@@ -4,6 +4,7 @@
 //! deliveries of one subscription contend for its row.
 
 use diesel_async::AsyncConnection;
+use diesel_async::pooled_connection::deadpool::PoolError;
 use tokio::sync::{mpsc, oneshot};
 use uapi_platform::db::PgPool;
 use uuid::Uuid;
@@ -64,7 +65,7 @@ async fn write_batches(
         }
         let records: Vec<&Record> = batch.iter().map(|(r, _)| r).collect();
         let started = std::time::Instant::now();
-        let written = write(&pool, &records, disable_after_secs, &cache).await;
+        let written = write_until_reachable(&pool, &records, disable_after_secs, &cache).await;
         tracing::debug!(records = records.len(), ms = started.elapsed().as_secs_f64() * 1e3, "attempts recorded");
         match written {
             Ok(()) => {
@@ -75,10 +76,56 @@ async fn write_batches(
             Err(e) => {
                 tracing::warn!(error = %e, records = batch.len(), "recording attempts failed; trying one by one");
                 for (record, done) in batch {
-                    let _ = done.send(write(&pool, &[&record], disable_after_secs, &cache).await);
+                    let one = write_until_reachable(&pool, &[&record], disable_after_secs, &cache).await;
+                    let _ = done.send(one);
                 }
             }
         }
+    }
+}
+
+/// The longest pause between two tries to reach the database.
+const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Writes `records`, trying again while the database is unreachable (a restart, a failover): an
+/// attempt made and not recorded keeps its delivery leased, and it would go out a second time when
+/// the lease expires. The attempts wait here, in order, until the database is back.
+async fn write_until_reachable(
+    pool: &PgPool,
+    records: &[&Record],
+    disable_after_secs: u64,
+    cache: &SubscriptionCache,
+) -> anyhow::Result<()> {
+    let mut pause = std::time::Duration::from_millis(100);
+    loop {
+        match write(pool, records, disable_after_secs, cache).await {
+            Err(Failure::Unreachable(e)) => {
+                tracing::warn!(error = %e, records = records.len(), "database unreachable; attempts will be recorded when it is back");
+                tokio::time::sleep(pause).await;
+                pause = (pause * 2).min(MAX_PAUSE);
+            }
+            Err(Failure::Other(e)) => return Err(e),
+            Ok(()) => return Ok(()),
+        }
+    }
+}
+
+/// Why a batch was not recorded.
+enum Failure {
+    /// The database is down or the connection was lost: the same batch goes through later.
+    Unreachable(anyhow::Error),
+    Other(anyhow::Error),
+}
+
+impl From<PoolError> for Failure {
+    fn from(e: PoolError) -> Self {
+        if uapi_platform::db::is_unavailable(&e) { Self::Unreachable(e.into()) } else { Self::Other(e.into()) }
+    }
+}
+
+impl From<diesel::result::Error> for Failure {
+    fn from(e: diesel::result::Error) -> Self {
+        if uapi_platform::db::is_connection_lost(&e) { Self::Unreachable(e.into()) } else { Self::Other(e.into()) }
     }
 }
 
@@ -87,7 +134,7 @@ async fn write(
     records: &[&Record],
     disable_after_secs: u64,
     cache: &SubscriptionCache,
-) -> anyhow::Result<()> {
+) -> Result<(), Failure> {
     let done: Vec<(Attempt, Next)> = records.iter().map(|r| (r.attempt.clone(), r.next)).collect();
     let mut succeeded: Vec<Uuid> =
         records.iter().filter(|r| r.next == Next::Succeeded).map(|r| r.subscription).collect();

@@ -11,36 +11,36 @@ use uuid::Uuid;
 use crate::helpers::{Subscriber, TestApp, employee_event, spawn_app_with};
 use crate::receiver::Receiver;
 
-const WAIT: Duration = Duration::from_secs(10);
+pub(crate) const WAIT: Duration = Duration::from_secs(10);
 
 /// How long an event that is not sent early is watched for, with its fan-out held back.
 const QUIET: Duration = Duration::from_millis(700);
 
 /// A cache that outlives the test: an entry expiring between two steps on a busy machine would
 /// send the later event the usual way, which the held fan-out keeps from arriving.
-const LONG_CACHE: &[(&str, &str)] = &[("UAPI_WEBHOOKS__SUBSCRIPTION_CACHE_MS", "60000")];
+pub(crate) const LONG_CACHE: &[(&str, &str)] = &[("UAPI_WEBHOOKS__SUBSCRIPTION_CACHE_MS", "60000")];
 
 /// A connection holding every fan-out back until it is dropped or committed.
-async fn hold_fan_out(app: &TestApp) -> AsyncPgConnection {
+pub(crate) async fn hold_fan_out(app: &TestApp) -> AsyncPgConnection {
     let mut conn = AsyncPgConnection::establish(&app.db_url).await.expect("db");
     diesel::sql_query("BEGIN").execute(&mut conn).await.expect("begin");
     diesel::sql_query("LOCK TABLE event_bodies IN EXCLUSIVE MODE").execute(&mut conn).await.expect("lock");
     conn
 }
 
-async fn release_fan_out(mut conn: AsyncPgConnection) {
+pub(crate) async fn release_fan_out(mut conn: AsyncPgConnection) {
     diesel::sql_query("COMMIT").execute(&mut conn).await.expect("commit");
 }
 
 /// Publishes one event and waits until it is delivered, so the worker has the application's
 /// subscriptions cached when the test begins.
-async fn warm_up(app: &TestApp, token: &str, hook: &str, rx: &Receiver, application: Uuid) {
+pub(crate) async fn warm_up(app: &TestApp, token: &str, hook: &str, rx: &Receiver, application: Uuid) {
     app.publish(&employee_event(application, "warm-up", 1, "employee.created")).await;
     rx.wait_hits(1, WAIT).await;
     app.wait_deliveries(token, hook, WAIT, |d| d.len() == 1 && d[0]["status"] == "succeeded").await;
 }
 
-fn versions(rx: &Receiver, entity: &str) -> Vec<i64> {
+pub(crate) fn versions(rx: &Receiver, entity: &str) -> Vec<i64> {
     rx.hits()
         .iter()
         .map(|h| h.json())

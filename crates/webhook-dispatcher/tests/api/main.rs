@@ -6,5 +6,6 @@ mod delivery;
 mod early;
 mod helpers;
 mod isolation;
+mod outage;
 mod process;
 mod receiver;
