@@ -7,32 +7,69 @@ mod groups;
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
-use serde_json::json;
+use uapi_events::model::{Employee, Group};
+use uapi_events::webhook::WebhookBody;
 use uapi_platform::auth::ConsumerPrincipal;
-use uapi_platform::pagination::{self, PageQuery};
+use uapi_platform::openapi::{BearerAuth, Routes};
+use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
+use utoipa::{IntoParams, OpenApi};
 use uuid::Uuid;
 
 use crate::db::{self, ListFilter};
 use crate::state::AppState;
 use uapi_platform::error::ApiResult;
 
+/// employee-store's OpenAPI document, served at `GET /openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "uapi-hris employee-store",
+        description = "The HRIS API: a consumer's employees and groups as Okta pushed them, and the \
+                       events feed. Every route takes a consumer-scope token from control-plane's \
+                       `POST /api/auth`."
+    ),
+    paths(list, get, groups::list, groups::get, events::list),
+    components(schemas(Problem, Employee, Group, WebhookBody<'static>)),
+    modifiers(&BearerAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "employees", description = "The consumer's employees, newest state."),
+        (name = "groups", description = "The groups Okta pushed, with their members' ids."),
+        (name = "events", description = "Every employee and group event, as its webhook body.")
+    )
+)]
+pub struct ApiDoc;
+
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/hris/employees", web::get().to(list))
-        .route("/api/hris/employees/{id}", web::get().to(get))
-        .configure(groups::configure)
-        .configure(events::configure);
+    uapi_platform::openapi::serve(cfg, &ApiDoc::openapi());
+    register(&mut Routes::new(cfg));
 }
 
-#[derive(Deserialize)]
+/// Every route of the API; [`ApiDoc`] describes each (a test holds the two together).
+pub fn register(routes: &mut Routes<'_>) {
+    routes.get("/api/hris/employees", list).get("/api/hris/employees/{id}", get);
+    groups::register(routes);
+    events::register(routes);
+}
+
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `meta.next` of the previous page.
     cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
     limit: Option<i64>,
+    /// Only employees whose `updatedAt` is later (RFC 3339).
     updated_after: Option<String>,
+    /// `ACTIVE` or `INACTIVE` (any case).
     employment_status: Option<String>,
+    /// Only the employee with this work email (case-insensitive).
     work_email: Option<String>,
+    /// Only members of this group.
     group_id: Option<String>,
+    /// Include deleted employees (default false).
     include_deleted: Option<bool>,
 }
 
@@ -62,6 +99,19 @@ impl ListQuery {
     }
 }
 
+/// List the consumer's employees, oldest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/hris/employees",
+    operation_id = "listEmployees",
+    tag = "employees",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of employees.", body = ListResponse<Employee>),
+        (status = 400, description = "A filter, cursor or limit is not valid.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn list(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
@@ -75,9 +125,11 @@ async fn list(
 }
 
 /// `?includeDeleted=true` on a read: deleted records are 404 without it.
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct GetQuery {
+    /// Answer a deleted record too (default false: 404).
     include_deleted: Option<bool>,
 }
 
@@ -87,6 +139,19 @@ impl GetQuery {
     }
 }
 
+/// One employee of the consumer.
+#[utoipa::path(
+    get,
+    path = "/api/hris/employees/{id}",
+    operation_id = "getEmployee",
+    tag = "employees",
+    params(("id" = Uuid, Path, description = "The employee's id."), GetQuery),
+    responses(
+        (status = 200, description = "The employee.", body = Item<Employee>),
+        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such employee for this consumer (or deleted).", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn get(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
@@ -98,5 +163,5 @@ async fn get(
         .await?
         .filter(|r| query.shows(r.deleted_at))
         .ok_or_else(|| Problem::not_found(format!("employee {id} not found")))?;
-    Ok(HttpResponse::Ok().json(json!({ "data": row.data })))
+    Ok(HttpResponse::Ok().json(Item { data: row.data }))
 }

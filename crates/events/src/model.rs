@@ -10,7 +10,7 @@ use crate::v1;
 mod group;
 pub use group::Group;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Email {
     pub value: String,
@@ -19,7 +19,7 @@ pub struct Email {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct PhoneNumber {
     pub value: String,
@@ -28,7 +28,7 @@ pub struct PhoneNumber {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Address {
     #[serde(rename = "type")]
@@ -42,14 +42,14 @@ pub struct Address {
     pub primary: bool,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct GroupRef {
     pub id: String,
     pub name: String,
 }
 
 /// `ACTIVE` or `INACTIVE`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum EmploymentStatus {
     #[default]
@@ -59,7 +59,7 @@ pub enum EmploymentStatus {
 
 /// The contract's Employee. `version`, `createdAt`, `updatedAt` and `deletedAt` are bookkeeping;
 /// every other field is content, compared to decide whether a write changed the employee.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Employee {
     pub id: String,

@@ -33,6 +33,38 @@ pub struct WebhookEvent {
     pub body: Value,
 }
 
+/// The contract's webhook body (and an events-feed item): serialized from this type, which is
+/// also its OpenAPI schema.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookBody<'a> {
+    pub event_id: Uuid,
+    /// `employee.created`, `employee.updated`, `employee.deleted`, `group.created`, …
+    #[schema(example = "employee.created")]
+    pub event_type: &'a str,
+    /// Always `hris`.
+    #[schema(example = "hris")]
+    pub unified_api: &'a str,
+    pub service_id: &'a str,
+    pub consumer_id: &'a str,
+    pub connection_id: &'a str,
+    /// The employee's or group's id.
+    pub entity_id: &'a str,
+    /// `employee` or `group`.
+    #[schema(example = "employee")]
+    pub entity_type: &'a str,
+    /// When the change happened (RFC 3339, milliseconds).
+    #[serde(rename = "occurred_at")]
+    pub occurred_at: Option<String>,
+    /// The entity's version after this change; versions of one entity count up from 1.
+    pub version: i64,
+    /// The contract fields this change touched (every content field for a created entity).
+    pub changed_fields: &'a [String],
+    /// The entity as it is after the change: an Employee, or a Group for `group.*` events.
+    #[schema(value_type = Object)]
+    pub data: Value,
+}
+
 fn uuid(field: &str, s: &str) -> Result<Uuid, RenderError> {
     Uuid::parse_str(s).map_err(|_| invalid(format!("{field} is not a UUID: {s:?}")))
 }
@@ -100,20 +132,21 @@ fn finish(
     if !EMPLOYEE_AND_GROUP.contains(&head.kind) {
         return Err(invalid(format!("unknown event type {:?}", head.kind)));
     }
-    let body = json!({
-        "eventId": event_id,
-        "eventType": head.kind,
-        "unifiedApi": "hris",
-        "serviceId": tenant.service_id,
-        "consumerId": tenant.consumer_id,
-        "connectionId": tenant.connection_id,
-        "entityId": entity_id,
-        "entityType": entity_type,
-        "occurred_at": timestamp(head.occurred_at),
-        "version": version,
-        "changedFields": changed,
-        "data": data,
-    });
+    let body = WebhookBody {
+        event_id,
+        event_type: head.kind,
+        unified_api: "hris",
+        service_id: &tenant.service_id,
+        consumer_id: &tenant.consumer_id,
+        connection_id: &tenant.connection_id,
+        entity_id,
+        entity_type,
+        occurred_at: timestamp(head.occurred_at),
+        version,
+        changed_fields: changed,
+        data,
+    };
+    let body = serde_json::to_value(&body).map_err(invalid)?;
     Ok(WebhookEvent {
         event_id,
         application_id,

@@ -14,6 +14,7 @@ pub mod group_commit;
 pub mod health;
 pub mod http;
 pub mod metrics;
+pub mod openapi;
 pub mod outbox;
 pub mod pagination;
 pub mod prepared;

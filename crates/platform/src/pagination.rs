@@ -50,18 +50,28 @@ fn decode_cursor(cursor: &str) -> Option<Uuid> {
     Uuid::from_slice(&bytes).ok()
 }
 
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Meta {
+    /// The cursor of the next page (`?cursor=`), absent on the last page.
     pub next: Option<String>,
+    /// The cursor this page was read from, absent on the first page.
     pub current: Option<String>,
+    /// How many items `data` holds.
     pub items_on_page: usize,
 }
 
-#[derive(Debug, Serialize)]
+/// A page of a list: `{data, meta}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ListResponse<T: Serialize> {
     pub data: Vec<T>,
     pub meta: Meta,
+}
+
+/// One item: `{data}`.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+pub struct Item<T: Serialize> {
+    pub data: T,
 }
 
 /// Builds the response from up to `limit + 1` rows fetched after `page.after`: the extra row only

@@ -10,16 +10,31 @@ use serde::Serialize;
 pub const CONTENT_TYPE: &str = "application/problem+json";
 
 /// A problem response: `type`, `title`, `status`, `detail`.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(
+    description = "An RFC 9457 problem, served as `application/problem+json`.",
+    example = json!({
+        "type": "https://uapi-hris.dev/problems/not-found",
+        "title": "Not Found",
+        "status": 404,
+        "detail": "employee not found"
+    })
+)]
 pub struct Problem {
+    /// A URI naming the kind of problem.
     #[serde(rename = "type")]
     pub kind: String,
+    /// The HTTP status's reason phrase.
     pub title: String,
+    /// The HTTP status code.
     pub status: u16,
+    /// What went wrong with this request, for a human.
     pub detail: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub www_authenticate: bool,
     #[serde(skip)]
+    #[schema(ignore)]
     pub retry_after_secs: Option<u64>,
 }
 

@@ -5,25 +5,51 @@
 use actix_web::{HttpResponse, web};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use uapi_events::webhook::WebhookBody;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
+use uapi_platform::openapi::Routes;
 use uapi_platform::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use uapi_platform::problem::Problem;
+use utoipa::{IntoParams, ToSchema};
 
 use crate::db::feed::{self, Position};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/hris/events", web::get().to(list));
+pub fn register(routes: &mut Routes<'_>) {
+    routes.get("/api/hris/events", list);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct FeedQuery {
+    /// `meta.next` of an earlier read; from the start without it.
     after: Option<String>,
+    /// Events per read, 1–200 (default 50).
     limit: Option<i64>,
+}
+
+/// A read of the feed.
+#[derive(Serialize, ToSchema)]
+struct FeedPage<'a> {
+    /// The events, oldest first, each exactly its webhook body.
+    #[schema(value_type = Vec<WebhookBody<'static>>)]
+    data: Vec<&'a Value>,
+    meta: FeedMeta,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+struct FeedMeta {
+    /// Where to read on from (`?after=`): always set; store it.
+    next: String,
+    /// Whether a read from `next` would return more right now.
+    has_more: bool,
+    /// How many events `data` holds.
+    items_on_page: usize,
 }
 
 /// Cursors are opaque: base64url of `<xid>.<seq>`.
@@ -39,6 +65,19 @@ fn decode(cursor: &str) -> Option<Position> {
     Some(Position { xid: xid.to_string(), seq })
 }
 
+/// Read the consumer's events feed from a cursor.
+#[utoipa::path(
+    get,
+    path = "/api/hris/events",
+    operation_id = "readEvents",
+    tag = "events",
+    params(FeedQuery),
+    responses(
+        (status = 200, description = "Events after the cursor; never skips one committed later.", body = FeedPage<'static>),
+        (status = 400, description = "The cursor or limit is not valid.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn list(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
@@ -57,11 +96,8 @@ async fn list(
     let has_more = rows.len() as i64 > limit;
     rows.truncate(limit as usize);
     let next = rows.last().map(|(p, _)| p).unwrap_or(&after);
-    let body = json!({
-        "data": rows.iter().map(|(_, body)| body).collect::<Vec<_>>(),
-        "meta": { "next": encode(next), "hasMore": has_more, "itemsOnPage": rows.len() },
-    });
-    Ok(HttpResponse::Ok().json(body))
+    let meta = FeedMeta { next: encode(next), has_more, items_on_page: rows.len() };
+    Ok(HttpResponse::Ok().json(FeedPage { data: rows.iter().map(|(_, body)| body).collect(), meta }))
 }
 
 #[cfg(test)]

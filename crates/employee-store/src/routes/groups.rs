@@ -2,28 +2,47 @@
 
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
-use serde_json::json;
+use uapi_events::model::Group;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
-use uapi_platform::pagination::{self, PageQuery};
+use uapi_platform::openapi::Routes;
+use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 use crate::db::groups;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/hris/groups", web::get().to(list)).route("/api/hris/groups/{id}", web::get().to(get));
+pub fn register(routes: &mut Routes<'_>) {
+    routes.get("/api/hris/groups", list).get("/api/hris/groups/{id}", get);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(rename_all = "camelCase")]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// `meta.next` of the previous page.
     cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
     limit: Option<i64>,
+    /// Include deleted groups (default false).
     include_deleted: Option<bool>,
 }
 
+/// List the consumer's groups, oldest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/hris/groups",
+    operation_id = "listGroups",
+    tag = "groups",
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of groups.", body = ListResponse<Group>),
+        (status = 400, description = "The cursor or limit is not valid.", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn list(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
@@ -35,6 +54,19 @@ async fn list(
     Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |r| r.id, |r| r.data)))
 }
 
+/// One group of the consumer.
+#[utoipa::path(
+    get,
+    path = "/api/hris/groups/{id}",
+    operation_id = "getGroup",
+    tag = "groups",
+    params(("id" = Uuid, Path, description = "The group's id."), super::GetQuery),
+    responses(
+        (status = 200, description = "The group.", body = Item<Group>),
+        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "No such group for this consumer (or deleted).", body = Problem, content_type = "application/problem+json")
+    )
+)]
 async fn get(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
@@ -46,5 +78,5 @@ async fn get(
         .await?
         .filter(|r| query.shows(r.deleted_at))
         .ok_or_else(|| Problem::not_found(format!("group {id} not found")))?;
-    Ok(HttpResponse::Ok().json(json!({ "data": row.data })))
+    Ok(HttpResponse::Ok().json(Item { data: row.data }))
 }

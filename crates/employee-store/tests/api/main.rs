@@ -3,3 +3,4 @@
 mod feed;
 mod helpers;
 mod lists;
+mod openapi;

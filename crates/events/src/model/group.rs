@@ -8,7 +8,7 @@ use super::{from_ts, ts};
 use crate::v1;
 
 /// A group Okta pushed, with the ids of its members (employee ids, which are our SCIM user ids).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct Group {
     pub id: String,

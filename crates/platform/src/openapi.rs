@@ -1,0 +1,195 @@
+//! OpenAPI 3.1 documents generated from the code: each handler carries `#[utoipa::path]`, each body
+//! type derives `ToSchema`, and a service lists its handlers in one `#[derive(OpenApi)]` type that
+//! it serves at `GET /openapi.json`. Routes are registered through [`Routes`], which records each
+//! (method, path) it registers, so a test compares the document with what the service really
+//! serves ([`operations`]): the two cannot drift apart unnoticed.
+
+use std::collections::BTreeSet;
+
+use actix_web::http::Method;
+use actix_web::{FromRequest, Handler, HttpResponse, Responder, web};
+use utoipa::openapi::OpenApi;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+
+/// One operation: the HTTP method (upper case) and the path template (`/api/x/{id}`).
+pub type Operation = (String, String);
+
+/// Registers routes on an actix `ServiceConfig` and remembers each one.
+pub struct Routes<'c> {
+    cfg: &'c mut web::ServiceConfig,
+    registered: Vec<Operation>,
+}
+
+impl<'c> Routes<'c> {
+    pub fn new(cfg: &'c mut web::ServiceConfig) -> Self {
+        Self { cfg, registered: Vec::new() }
+    }
+
+    /// Serves `handler` for `method` requests to `path`.
+    pub fn add<F, Args>(&mut self, method: Method, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.registered.push((method.as_str().to_owned(), path.to_owned()));
+        self.cfg.route(path, web::method(method).to(handler));
+        self
+    }
+
+    pub fn get<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::GET, path, handler)
+    }
+
+    pub fn post<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::POST, path, handler)
+    }
+
+    pub fn put<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::PUT, path, handler)
+    }
+
+    pub fn patch<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::PATCH, path, handler)
+    }
+
+    pub fn delete<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+    {
+        self.add(Method::DELETE, path, handler)
+    }
+
+    /// The operations registered so far, in registration order.
+    pub fn registered(&self) -> &[Operation] {
+        &self.registered
+    }
+}
+
+/// The operations `doc` describes.
+pub fn operations(doc: &OpenApi) -> BTreeSet<Operation> {
+    let mut out = BTreeSet::new();
+    for (path, item) in &doc.paths.paths {
+        let methods = [
+            ("GET", item.get.is_some()),
+            ("PUT", item.put.is_some()),
+            ("POST", item.post.is_some()),
+            ("DELETE", item.delete.is_some()),
+            ("OPTIONS", item.options.is_some()),
+            ("HEAD", item.head.is_some()),
+            ("PATCH", item.patch.is_some()),
+            ("TRACE", item.trace.is_some()),
+        ];
+        out.extend(methods.into_iter().filter(|(_, has)| *has).map(|(m, _)| (m.to_owned(), path.clone())));
+    }
+    out
+}
+
+/// What `register` registers and `doc` does not describe, and what `doc` describes and `register`
+/// does not register: both empty when the two agree. For each service's drift test.
+pub fn drift(doc: &OpenApi, register: impl FnOnce(&mut Routes<'_>)) -> (Vec<Operation>, Vec<Operation>) {
+    let mut registered = BTreeSet::new();
+    let _app = actix_web::App::new().configure(|cfg| {
+        let mut routes = Routes::new(cfg);
+        register(&mut routes);
+        registered.extend(routes.registered().iter().cloned());
+    });
+    let documented = operations(doc);
+    (registered.difference(&documented).cloned().collect(), documented.difference(&registered).cloned().collect())
+}
+
+/// What a document lacks that every operation must have: its own `operationId`, a summary, a
+/// success response, and `error_type` (`application/problem+json`, or SCIM's) for each error
+/// response. Empty when the document is complete. For each service's drift test.
+pub fn lacks(doc: &OpenApi, error_type: impl Fn(&str) -> &'static str) -> Vec<String> {
+    let json = serde_json::to_value(doc).unwrap_or_default();
+    let mut lacking = Vec::new();
+    let mut ids = BTreeSet::new();
+    let Some(paths) = json["paths"].as_object() else {
+        return vec!["no paths".to_owned()];
+    };
+    for (path, item) in paths {
+        for (method, op) in item.as_object().into_iter().flatten() {
+            let at = format!("{} {path}", method.to_uppercase());
+            match op["operationId"].as_str() {
+                Some(id) if ids.insert(id.to_owned()) => {}
+                Some(id) => lacking.push(format!("{at}: operationId {id} is taken")),
+                None => lacking.push(format!("{at}: no operationId")),
+            }
+            if op["summary"].as_str().is_none_or(str::is_empty) {
+                lacking.push(format!("{at}: no summary"));
+            }
+            let responses = op["responses"].as_object().cloned().unwrap_or_default();
+            if !responses.keys().any(|status| status.starts_with('2')) {
+                lacking.push(format!("{at}: no success response"));
+            }
+            let wanted = error_type(path);
+            for (status, response) in responses.iter().filter(|(s, _)| s.starts_with('4') || s.starts_with('5')) {
+                if response["content"][wanted]["schema"].is_null() {
+                    lacking.push(format!("{at}: {status} is not {wanted}"));
+                }
+            }
+        }
+    }
+    lacking
+}
+
+/// The name of the bearer-token security scheme every document declares.
+pub const BEARER: &str = "bearer";
+
+/// Adds the bearer-token scheme (a JWT from control-plane's `POST /api/auth`, or a SCIM token) to
+/// a document: `#[openapi(modifiers(&uapi_platform::openapi::BearerAuth))]`.
+pub struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, doc: &mut OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            BEARER,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "A token from control-plane's `POST /api/auth` (application or consumer scope), \
+                         sent as `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// Serves `doc` at `GET /openapi.json`, rendered once.
+pub fn serve(cfg: &mut web::ServiceConfig, doc: &OpenApi) {
+    let body = web::Bytes::from(doc.to_pretty_json().unwrap_or_else(|_| "{}".to_owned()));
+    cfg.route(
+        "/openapi.json",
+        web::get().to(move || {
+            let body = body.clone();
+            async move { HttpResponse::Ok().content_type("application/json").body(body) }
+        }),
+    );
+}
