@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uapi_events::model::{Employee, Group};
 use uapi_events::webhook::WebhookBody;
 use uapi_platform::auth::ConsumerPrincipal;
-use uapi_platform::openapi::{BearerAuth, Routes};
+use uapi_platform::openapi::{BadRequest, BearerAuth, NotFound, Routes, Unauthorized};
 use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use utoipa::{IntoParams, OpenApi};
@@ -108,8 +108,8 @@ impl ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of employees.", body = ListResponse<Employee>),
-        (status = 400, description = "A filter, cursor or limit is not valid.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json")
+        BadRequest,
+        Unauthorized
     )
 )]
 async fn list(
@@ -148,8 +148,8 @@ impl GetQuery {
     params(("id" = Uuid, Path, description = "The employee's id."), GetQuery),
     responses(
         (status = 200, description = "The employee.", body = Item<Employee>),
-        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such employee for this consumer (or deleted).", body = Problem, content_type = "application/problem+json")
+        Unauthorized,
+        NotFound
     )
 )]
 async fn get(

@@ -8,11 +8,27 @@ use std::collections::BTreeSet;
 
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, web};
-use utoipa::openapi::OpenApi;
+use utoipa::openapi::response::{Response, ResponseBuilder};
+use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
 
 /// One operation: the HTTP method (upper case) and the path template (`/api/x/{id}`).
 pub type Operation = (String, String);
+
+/// `Routes::get(path, handler)` and its siblings: [`Routes::add`] with the method named.
+macro_rules! shorthands {
+    ($($name:ident => $method:ident,)*) => {$(
+        pub fn $name<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            self.add(Method::$method, path, handler)
+        }
+    )*};
+}
 
 /// Registers routes on an actix `ServiceConfig` and remembers each one.
 pub struct Routes<'c> {
@@ -37,49 +53,12 @@ impl<'c> Routes<'c> {
         self
     }
 
-    pub fn get<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.add(Method::GET, path, handler)
-    }
-
-    pub fn post<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.add(Method::POST, path, handler)
-    }
-
-    pub fn put<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.add(Method::PUT, path, handler)
-    }
-
-    pub fn patch<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.add(Method::PATCH, path, handler)
-    }
-
-    pub fn delete<F, Args>(&mut self, path: &str, handler: F) -> &mut Self
-    where
-        F: Handler<Args>,
-        Args: FromRequest + 'static,
-        F::Output: Responder + 'static,
-    {
-        self.add(Method::DELETE, path, handler)
+    shorthands! {
+        get => GET,
+        post => POST,
+        put => PUT,
+        patch => PATCH,
+        delete => DELETE,
     }
 
     /// The operations registered so far, in registration order.
@@ -154,6 +133,42 @@ pub fn lacks(doc: &OpenApi, error_type: impl Fn(&str) -> &'static str) -> Vec<St
         }
     }
     lacking
+}
+
+/// A problem+json response described by `description`.
+fn problem_response(description: &str) -> RefOr<Response> {
+    let schema = RefOr::<Schema>::Ref(Ref::from_schema_name("Problem"));
+    ResponseBuilder::new()
+        .description(description)
+        .content(crate::problem::CONTENT_TYPE, Content::new(Some(schema)))
+        .build()
+        .into()
+}
+
+/// Error responses every API shares, named for `responses(...)` of a `#[utoipa::path]`:
+/// `responses((status = 200, ...), BadRequest, Unauthorized)`.
+macro_rules! problem_responses {
+    ($($(#[$doc:meta])* $name:ident = $status:literal, $description:literal;)*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
+                [($status.to_owned(), problem_response($description))].into()
+            }
+        }
+    )*};
+}
+
+problem_responses! {
+    /// 400: the request's parameters or body are not valid.
+    BadRequest = "400", "The request is not valid: `detail` says which part and why.";
+    /// 401: no valid token of the scope the route takes.
+    Unauthorized = "401", "No valid bearer token of the scope this route takes.";
+    /// 404: nothing with that id for this caller (another tenant's ids are 404 too).
+    NotFound = "404", "Nothing with that id for this caller.";
+    /// 409: the write conflicts with what exists.
+    Conflict = "409", "The write conflicts with what exists.";
 }
 
 /// The name of the bearer-token security scheme every document declares.

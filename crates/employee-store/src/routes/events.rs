@@ -10,7 +10,7 @@ use serde_json::Value;
 use uapi_events::webhook::WebhookBody;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
-use uapi_platform::openapi::Routes;
+use uapi_platform::openapi::{BadRequest, Routes, Unauthorized};
 use uapi_platform::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use uapi_platform::problem::Problem;
 use utoipa::{IntoParams, ToSchema};
@@ -74,8 +74,8 @@ fn decode(cursor: &str) -> Option<Position> {
     params(FeedQuery),
     responses(
         (status = 200, description = "Events after the cursor; never skips one committed later.", body = FeedPage<'static>),
-        (status = 400, description = "The cursor or limit is not valid.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json")
+        BadRequest,
+        Unauthorized
     )
 )]
 async fn list(

@@ -5,7 +5,7 @@ use serde::Deserialize;
 use uapi_events::model::Group;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
-use uapi_platform::openapi::Routes;
+use uapi_platform::openapi::{BadRequest, NotFound, Routes, Unauthorized};
 use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use utoipa::IntoParams;
@@ -39,8 +39,8 @@ struct ListQuery {
     params(ListQuery),
     responses(
         (status = 200, description = "A page of groups.", body = ListResponse<Group>),
-        (status = 400, description = "The cursor or limit is not valid.", body = Problem, content_type = "application/problem+json"),
-        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json")
+        BadRequest,
+        Unauthorized
     )
 )]
 async fn list(
@@ -63,8 +63,8 @@ async fn list(
     params(("id" = Uuid, Path, description = "The group's id."), super::GetQuery),
     responses(
         (status = 200, description = "The group.", body = Item<Group>),
-        (status = 401, description = "No valid consumer-scope token.", body = Problem, content_type = "application/problem+json"),
-        (status = 404, description = "No such group for this consumer (or deleted).", body = Problem, content_type = "application/problem+json")
+        Unauthorized,
+        NotFound
     )
 )]
 async fn get(
