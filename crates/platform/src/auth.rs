@@ -19,7 +19,7 @@ const ISSUER: &str = "uapi-control-plane";
 const AUDIENCE: &str = "uapi";
 
 /// What a token lets its bearer do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Scope {
     /// Consumers and webhooks of one application.

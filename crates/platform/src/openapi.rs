@@ -86,6 +86,22 @@ pub fn operations(doc: &OpenApi) -> BTreeSet<Operation> {
     out
 }
 
+/// Everything wrong with `doc` as the description of the routes `register` registers: routes on
+/// one side only ([`drift`]) and incomplete operations ([`lacks`]). Empty when all is well; what
+/// each service's OpenAPI test asserts.
+pub fn verify(
+    doc: &OpenApi,
+    register: impl FnOnce(&mut Routes<'_>),
+    error_type: impl Fn(&str) -> &'static str,
+) -> Vec<String> {
+    let (undocumented, unregistered) = drift(doc, register);
+    let mut findings: Vec<String> =
+        undocumented.iter().map(|(m, p)| format!("{m} {p}: registered, not documented")).collect();
+    findings.extend(unregistered.iter().map(|(m, p)| format!("{m} {p}: documented, not registered")));
+    findings.extend(lacks(doc, error_type));
+    findings
+}
+
 /// What `register` registers and `doc` does not describe, and what `doc` describes and `register`
 /// does not register: both empty when the two agree. For each service's drift test.
 pub fn drift(doc: &OpenApi, register: impl FnOnce(&mut Routes<'_>)) -> (Vec<Operation>, Vec<Operation>) {
@@ -169,10 +185,35 @@ problem_responses! {
     NotFound = "404", "Nothing with that id for this caller.";
     /// 409: the write conflicts with what exists.
     Conflict = "409", "The write conflicts with what exists.";
+    /// 422: the body is well-formed JSON, but a field's value is not acceptable.
+    Unprocessable = "422", "A field's value is not acceptable: `detail` names it.";
 }
 
 /// The name of the bearer-token security scheme every document declares.
 pub const BEARER: &str = "bearer";
+
+/// The name of the admin-token scheme of control-plane's `/admin` routes.
+pub const ADMIN: &str = "admin";
+
+/// Adds the admin-token scheme: `#[openapi(modifiers(&uapi_platform::openapi::AdminAuth))]`.
+pub struct AdminAuth;
+
+impl utoipa::Modify for AdminAuth {
+    fn modify(&self, doc: &mut OpenApi) {
+        let components = doc.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            ADMIN,
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "The operator's admin token (`admin.token`), as `Authorization: Bearer <token>`.",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
 
 /// Adds the bearer-token scheme (a JWT from control-plane's `POST /api/auth`, or a SCIM token) to
 /// a document: `#[openapi(modifiers(&uapi_platform::openapi::BearerAuth))]`.

@@ -13,10 +13,13 @@ use uuid::Uuid;
 pub const DEFAULT_LIMIT: i64 = 50;
 pub const MAX_LIMIT: i64 = 200;
 
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct PageQuery {
+    /// `meta.next` of the previous page.
     pub cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
     pub limit: Option<i64>,
 }
 

@@ -2,11 +2,12 @@
 //! of its consumers. Every failure looks the same (401), so callers learn nothing about which ids exist.
 
 use actix_web::{HttpResponse, web};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
 use uapi_platform::auth::Scope;
+use uapi_platform::openapi::{BadRequest, Routes, Unauthorized, Unprocessable};
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::{applications, consumers};
@@ -14,24 +15,53 @@ use crate::domain::credentials;
 use crate::error::{ApiError, ApiResult};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/auth", web::post().to(authenticate));
+pub fn register(routes: &mut Routes<'_>) {
+    routes.post("/api/auth", authenticate);
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct AuthRequest {
+pub(crate) struct AuthRequest {
+    /// The application's API key (from `POST /admin/applications`).
     api_key: String,
+    /// Required with scope `application`.
     application_id: Option<Uuid>,
+    /// Required with scope `consumer`: a consumer of the key's application.
     consumer_id: Option<Uuid>,
     scope: Scope,
+}
+
+#[derive(Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct AuthResponse {
+    /// A JWT for `Authorization: Bearer`.
+    access_token: String,
+    /// Always `Bearer`.
+    token_type: &'static str,
+    /// Seconds until the token expires.
+    expires_in: u64,
 }
 
 fn invalid() -> ApiError {
     Problem::unauthorized("invalid credentials").into()
 }
 
-async fn authenticate(state: web::Data<AppState>, body: JsonBody<AuthRequest>) -> ApiResult<HttpResponse> {
+/// Exchange an API key for a bearer token of application or consumer scope.
+#[utoipa::path(
+    post,
+    path = "/api/auth",
+    operation_id = "authenticate",
+    tag = "auth",
+    request_body = AuthRequest,
+    security(()),
+    responses(
+        (status = 200, description = "The token.", body = AuthResponse),
+        BadRequest,
+        Unauthorized,
+        Unprocessable
+    )
+)]
+pub(crate) async fn authenticate(state: web::Data<AppState>, body: JsonBody<AuthRequest>) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let (app_id, consumer_id) = match body.scope {
         Scope::Application => {
@@ -53,9 +83,9 @@ async fn authenticate(state: web::Data<AppState>, body: JsonBody<AuthRequest>) -
         return Err(invalid());
     }
     let token = state.issuer.issue(body.scope, app.id, consumer_id).map_err(|e| ApiError::Internal(e.into()))?;
-    Ok(HttpResponse::Ok().json(json!({
-        "accessToken": token,
-        "tokenType": "Bearer",
-        "expiresIn": state.issuer.ttl().as_secs(),
-    })))
+    Ok(HttpResponse::Ok().json(AuthResponse {
+        access_token: token,
+        token_type: "Bearer",
+        expires_in: state.issuer.ttl().as_secs(),
+    }))
 }

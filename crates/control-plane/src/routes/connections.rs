@@ -4,11 +4,13 @@
 use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uapi_events::v1::connection_event::Kind;
 use uapi_platform::auth::ConsumerPrincipal;
+use uapi_platform::openapi::{BadRequest, Conflict, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::pagination::Meta;
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::connections::{self, Connection};
@@ -19,31 +21,39 @@ use crate::events::{connection_deleted, enqueue_connection_event};
 use crate::state::AppState;
 use uapi_platform::pagination::{self, PageQuery};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/connections", web::get().to(list))
-        .route("/api/connections", web::post().to(create))
-        .route("/api/connections/{id}", web::get().to(get))
-        .route("/api/connections/{id}", web::delete().to(delete))
-        .route("/api/connections/{id}/rotate-token", web::post().to(rotate_token));
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .get("/api/connections", list)
+        .post("/api/connections", create)
+        .get("/api/connections/{id}", get)
+        .delete("/api/connections/{id}", delete)
+        .post("/api/connections/{id}/rotate-token", rotate_token);
 }
 
 /// An integration a consumer can connect.
-#[derive(Serialize, Clone, Copy)]
+#[derive(Serialize, Clone, Copy, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Integration {
+    /// What `POST /api/connections` takes: `okta-scim`.
+    #[schema(example = "okta-scim")]
     service_id: &'static str,
+    #[schema(example = "Okta SCIM")]
     name: &'static str,
+    #[schema(example = "hris")]
     unified_api: &'static str,
 }
 
 const INTEGRATIONS: [Integration; 1] =
     [Integration { service_id: "okta-scim", name: "Okta SCIM", unified_api: "hris" }];
 
-#[derive(Serialize)]
+/// A consumer's connection to an integration.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct ConnectionView {
     id: Uuid,
+    #[schema(example = "okta-scim")]
     service_id: String,
+    #[schema(example = "active")]
     status: String,
     consumer_id: Uuid,
     created_at: chrono::DateTime<chrono::Utc>,
@@ -51,11 +61,23 @@ struct ConnectionView {
     metadata: Metadata,
 }
 
-#[derive(Serialize)]
+/// What the consumer's Okta admin pastes into the Okta SCIM app.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct Metadata {
+    /// The SCIM Base URL.
     base_url: String,
+    /// The SCIM API token (Okta sends it as `Authorization: Bearer`).
     api_token: String,
+}
+
+/// A page of the consumer's connections, and the integrations it has not connected yet.
+#[derive(Serialize, ToSchema)]
+struct ConnectionList {
+    data: Vec<ConnectionView>,
+    meta: Meta,
+    /// Integrations the consumer can still connect (the portal's "Available" tab).
+    available: Vec<Integration>,
 }
 
 impl ConnectionView {
@@ -75,7 +97,16 @@ impl ConnectionView {
     }
 }
 
-async fn list(
+/// List the consumer's connections, and the integrations still available.
+#[utoipa::path(
+    get,
+    path = "/api/connections",
+    operation_id = "listConnections",
+    tag = "connections",
+    params(PageQuery),
+    responses((status = 200, description = "A page of connections.", body = ConnectionList), BadRequest, Unauthorized)
+)]
+pub(crate) async fn list(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
@@ -87,16 +118,34 @@ async fn list(
         INTEGRATIONS.iter().filter(|i| !existing.iter().any(|c| c.service_id == i.service_id)).copied().collect();
     let rows = connections::list(&mut conn, who.consumer_id, page).await?;
     let list = pagination::respond(page, rows, |c| c.id, |c| ConnectionView::new(c, &state));
-    Ok(HttpResponse::Ok().json(json!({ "data": list.data, "meta": list.meta, "available": available })))
+    Ok(HttpResponse::Ok().json(ConnectionList { data: list.data, meta: list.meta, available }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct CreateConnection {
+pub(crate) struct CreateConnection {
+    /// An available integration's `serviceId`: `okta-scim`.
+    #[schema(example = "okta-scim")]
     service_id: String,
 }
 
-async fn create(
+/// Connect an integration: its metadata holds the SCIM Base URL and API token.
+#[utoipa::path(
+    post,
+    path = "/api/connections",
+    operation_id = "createConnection",
+    tag = "connections",
+    request_body = CreateConnection,
+    responses(
+        (status = 201, description = "The connection, with its metadata.", body = ConnectionView),
+        BadRequest,
+        Unauthorized,
+        NotFound,
+        Conflict,
+        Unprocessable
+    )
+)]
+pub(crate) async fn create(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
     body: JsonBody<CreateConnection>,
@@ -155,14 +204,35 @@ fn not_found(id: Uuid) -> ApiError {
     Problem::not_found(format!("connection {id} not found")).into()
 }
 
-async fn get(who: ConsumerPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+/// One connection of the consumer, with its metadata.
+#[utoipa::path(
+    get,
+    path = "/api/connections/{id}",
+    operation_id = "getConnection",
+    tag = "connections",
+    params(("id" = Uuid, Path, description = "The connection's id.")),
+    responses((status = 200, description = "The connection.", body = ConnectionView), Unauthorized, NotFound)
+)]
+pub(crate) async fn get(
+    who: ConsumerPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let c = connections::find(&mut conn, who.consumer_id, *id).await?.ok_or_else(|| not_found(*id))?;
     Ok(HttpResponse::Ok().json(ConnectionView::new(c, &state)))
 }
 
-/// Issues a new SCIM token; the old one stops working as soon as scim-ingress sees the event.
-async fn rotate_token(
+/// Issue a new SCIM token; the old one stops working within seconds.
+#[utoipa::path(
+    post,
+    path = "/api/connections/{id}/rotate-token",
+    operation_id = "rotateConnectionToken",
+    tag = "connections",
+    params(("id" = Uuid, Path, description = "The connection's id.")),
+    responses((status = 200, description = "The connection, with its new token.", body = ConnectionView), Unauthorized, NotFound)
+)]
+pub(crate) async fn rotate_token(
     who: ConsumerPrincipal,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -186,8 +256,20 @@ async fn rotate_token(
     Ok(HttpResponse::Ok().json(ConnectionView::new(rotated, &state)))
 }
 
-/// Deletes the connection and revokes its token.
-async fn delete(who: ConsumerPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+/// Delete the connection; its token stops working within seconds.
+#[utoipa::path(
+    delete,
+    path = "/api/connections/{id}",
+    operation_id = "deleteConnection",
+    tag = "connections",
+    params(("id" = Uuid, Path, description = "The connection's id.")),
+    responses((status = 204, description = "Deleted."), Unauthorized, NotFound)
+)]
+pub(crate) async fn delete(
+    who: ConsumerPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let id = *id;
     let mut conn = state.pool.get().await?;
     let deleted = conn

@@ -3,8 +3,11 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::AppPrincipal;
+use uapi_platform::openapi::{BadRequest, Conflict, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::pagination::ListResponse;
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use super::required_text;
@@ -14,18 +17,21 @@ use crate::events::connection_deleted;
 use crate::state::AppState;
 use uapi_platform::pagination::{self, PageQuery};
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/consumers", web::post().to(create))
-        .route("/api/consumers", web::get().to(list))
-        .route("/api/consumers/{id}", web::get().to(get))
-        .route("/api/consumers/{id}", web::delete().to(delete));
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .post("/api/consumers", create)
+        .get("/api/consumers", list)
+        .get("/api/consumers/{id}", get)
+        .delete("/api/consumers/{id}", delete);
 }
 
-#[derive(Serialize)]
+/// A consumer: one of the application's own customers.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct ConsumerView {
     id: Uuid,
     name: String,
+    /// The application's own id for this customer; unique within the application.
     reference: Option<String>,
     created_at: chrono::DateTime<chrono::Utc>,
 }
@@ -36,13 +42,30 @@ impl From<Consumer> for ConsumerView {
     }
 }
 
-#[derive(Deserialize)]
-struct CreateConsumer {
+#[derive(Deserialize, ToSchema)]
+pub(crate) struct CreateConsumer {
+    /// 1–200 characters.
     name: String,
+    /// The application's own id for this customer (1–200 characters, unique).
     reference: Option<String>,
 }
 
-async fn create(
+/// Create a consumer.
+#[utoipa::path(
+    post,
+    path = "/api/consumers",
+    operation_id = "createConsumer",
+    tag = "consumers",
+    request_body = CreateConsumer,
+    responses(
+        (status = 201, description = "The consumer.", body = ConsumerView),
+        BadRequest,
+        Unauthorized,
+        Conflict,
+        Unprocessable
+    )
+)]
+pub(crate) async fn create(
     who: AppPrincipal,
     state: web::Data<AppState>,
     body: JsonBody<CreateConsumer>,
@@ -66,7 +89,20 @@ async fn create(
     Ok(HttpResponse::Created().json(ConsumerView::from(consumer)))
 }
 
-async fn list(who: AppPrincipal, state: web::Data<AppState>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+/// List the application's consumers, oldest first, a page at a time.
+#[utoipa::path(
+    get,
+    path = "/api/consumers",
+    operation_id = "listConsumers",
+    tag = "consumers",
+    params(PageQuery),
+    responses((status = 200, description = "A page of consumers.", body = ListResponse<ConsumerView>), BadRequest, Unauthorized)
+)]
+pub(crate) async fn list(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let page = query.parse()?;
     let mut conn = state.pool.get().await?;
     let rows = consumers::list(&mut conn, who.application_id, page).await?;
@@ -77,14 +113,35 @@ fn not_found(id: Uuid) -> ApiError {
     Problem::not_found(format!("consumer {id} not found")).into()
 }
 
-async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+/// One consumer of the application.
+#[utoipa::path(
+    get,
+    path = "/api/consumers/{id}",
+    operation_id = "getConsumer",
+    tag = "consumers",
+    params(("id" = Uuid, Path, description = "The consumer's id.")),
+    responses((status = 200, description = "The consumer.", body = ConsumerView), Unauthorized, NotFound)
+)]
+pub(crate) async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let consumer = consumers::find(&mut conn, who.application_id, *id).await?.ok_or_else(|| not_found(*id))?;
     Ok(HttpResponse::Ok().json(ConsumerView::from(consumer)))
 }
 
-/// Deletes the consumer and its connections; their SCIM tokens stop working.
-async fn delete(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+/// Delete a consumer and its connections; their SCIM tokens stop working.
+#[utoipa::path(
+    delete,
+    path = "/api/consumers/{id}",
+    operation_id = "deleteConsumer",
+    tag = "consumers",
+    params(("id" = Uuid, Path, description = "The consumer's id.")),
+    responses((status = 204, description = "Deleted."), Unauthorized, NotFound)
+)]
+pub(crate) async fn delete(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     use diesel_async::AsyncConnection;
     let (app, id) = (who.application_id, *id);
     let mut conn = state.pool.get().await?;

@@ -6,13 +6,49 @@ pub mod connections;
 pub mod consumers;
 
 use actix_web::web;
+use uapi_platform::openapi::{AdminAuth, BearerAuth, Routes};
+use uapi_platform::problem::Problem;
+use utoipa::OpenApi;
 
-/// Registers every control-plane route.
+/// control-plane's OpenAPI document, served at `GET /openapi.json`.
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "uapi-hris control-plane",
+        description = "Applications, API keys and tokens, consumers and their connections. \
+                       `POST /api/auth` turns an API key into a bearer token: application scope for \
+                       `/api/consumers`, consumer scope for `/api/connections`."
+    ),
+    paths(
+        auth::authenticate,
+        consumers::create, consumers::list, consumers::get, consumers::delete,
+        connections::list, connections::create, connections::get, connections::delete, connections::rotate_token,
+        admin::create_application, admin::republish_connections
+    ),
+    components(schemas(Problem)),
+    modifiers(&BearerAuth, &AdminAuth),
+    security(("bearer" = [])),
+    tags(
+        (name = "auth", description = "API keys become bearer tokens."),
+        (name = "consumers", description = "The application's customers (application scope)."),
+        (name = "connections", description = "A consumer's integrations and their credentials (consumer scope)."),
+        (name = "admin", description = "Operator bootstrap (admin token).")
+    )
+)]
+pub struct ApiDoc;
+
+/// Serves the document and every control-plane route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    admin::configure(cfg);
-    auth::configure(cfg);
-    consumers::configure(cfg);
-    connections::configure(cfg);
+    uapi_platform::openapi::serve(cfg, &ApiDoc::openapi());
+    register(&mut Routes::new(cfg));
+}
+
+/// Every route of the API; [`ApiDoc`] describes each (a test holds the two together).
+pub fn register(routes: &mut Routes<'_>) {
+    admin::register(routes);
+    auth::register(routes);
+    consumers::register(routes);
+    connections::register(routes);
 }
 
 /// Trims a required text field and checks its length, naming the field in the error.

@@ -3,4 +3,3 @@
 mod feed;
 mod helpers;
 mod lists;
-mod openapi;

@@ -1,0 +1,52 @@
+//! Every service's OpenAPI document describes exactly the routes the service registers, each
+//! operation completely, and each running service serves its document at `GET /openapi.json`.
+
+mod support;
+
+use serde_json::Value;
+use support::{Stack, StackOptions};
+use uapi_platform::openapi::{Routes, verify};
+use utoipa::OpenApi;
+
+/// A service's document and its routes.
+struct Api {
+    name: &'static str,
+    doc: fn() -> utoipa::openapi::OpenApi,
+    register: fn(&mut Routes<'_>),
+}
+
+const APIS: [Api; 2] = [
+    Api {
+        name: "control-plane",
+        doc: uapi_control_plane::routes::ApiDoc::openapi,
+        register: uapi_control_plane::routes::register,
+    },
+    Api {
+        name: "employee-store",
+        doc: uapi_employee_store::routes::ApiDoc::openapi,
+        register: uapi_employee_store::routes::register,
+    },
+];
+
+#[test]
+fn each_document_describes_exactly_its_services_routes() {
+    for api in &APIS {
+        let findings = verify(&(api.doc)(), api.register, |_| "application/problem+json");
+        assert!(findings.is_empty(), "{}: {findings:#?}", api.name);
+    }
+}
+
+#[tokio::test]
+async fn each_service_serves_its_document() {
+    let stack = Stack::start(StackOptions::default()).await;
+    for (api, base) in APIS.iter().zip([&stack.control_plane, &stack.store]) {
+        let res = stack.client.get(format!("{base}/openapi.json")).send().await.expect("request");
+        assert_eq!(res.status(), 200, "{}", api.name);
+        assert_eq!(res.headers()["content-type"], "application/json", "{}", api.name);
+        let served: Value = res.json().await.expect("json");
+        assert_eq!(served, serde_json::to_value((api.doc)()).expect("json"), "{}", api.name);
+        assert_eq!(served["openapi"], "3.1.0", "{}", api.name);
+        assert_eq!(served["components"]["securitySchemes"]["bearer"]["scheme"], "bearer", "{}", api.name);
+    }
+    stack.shutdown().await;
+}
