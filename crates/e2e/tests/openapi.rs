@@ -15,7 +15,7 @@ struct Api {
     register: fn(&mut Routes<'_>),
 }
 
-const APIS: [Api; 2] = [
+const APIS: [Api; 3] = [
     Api {
         name: "control-plane",
         doc: uapi_control_plane::routes::ApiDoc::openapi,
@@ -25,6 +25,11 @@ const APIS: [Api; 2] = [
         name: "employee-store",
         doc: uapi_employee_store::routes::ApiDoc::openapi,
         register: uapi_employee_store::routes::register,
+    },
+    Api {
+        name: "webhook-dispatcher",
+        doc: uapi_webhook_dispatcher::routes::ApiDoc::openapi,
+        register: uapi_webhook_dispatcher::routes::register,
     },
 ];
 
@@ -38,8 +43,9 @@ fn each_document_describes_exactly_its_services_routes() {
 
 #[tokio::test]
 async fn each_service_serves_its_document() {
-    let stack = Stack::start(StackOptions::default()).await;
-    for (api, base) in APIS.iter().zip([&stack.control_plane, &stack.store]) {
+    let stack = Stack::start(StackOptions { webhooks: true, ..Default::default() }).await;
+    let dispatcher = stack.webhooks.clone().expect("webhook-dispatcher");
+    for (api, base) in APIS.iter().zip([&stack.control_plane, &stack.store, &dispatcher]) {
         let res = stack.client.get(format!("{base}/openapi.json")).send().await.expect("request");
         assert_eq!(res.status(), 200, "{}", api.name);
         assert_eq!(res.headers()["content-type"], "application/json", "{}", api.name);

@@ -3,35 +3,41 @@
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use serde_json::json;
 use uapi_platform::auth::AppPrincipal;
 use uapi_platform::error::ApiResult;
-use uapi_platform::pagination::{self, PageQuery};
+use uapi_platform::openapi::{BadRequest, Conflict, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::pagination::{self, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
+use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 use super::webhooks::owned;
 use crate::db::deliveries::{self, Attempt, DeliveryRow, RetryOutcome};
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/webhooks/{id}/deliveries", web::get().to(list))
-        .route("/api/webhooks/{id}/deliveries/{delivery_id}/retry", web::post().to(retry))
-        .route("/api/webhooks/{id}/recover", web::post().to(recover));
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .get("/api/webhooks/{id}/deliveries", list)
+        .post("/api/webhooks/{id}/deliveries/{delivery_id}/retry", retry)
+        .post("/api/webhooks/{id}/recover", recover);
 }
 
-#[derive(Serialize)]
+/// One POST to the endpoint.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct AttemptView {
     attempted_at: DateTime<Utc>,
     status_code: Option<i32>,
     latency_ms: i32,
+    /// Why there was no HTTP answer (timeout, connection refused, …).
     error: Option<String>,
+    /// The first KiB of the endpoint's answer.
     response_body: Option<String>,
 }
 
-#[derive(Serialize)]
+/// An event's delivery to one subscription.
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 struct DeliveryView {
     id: Uuid,
@@ -40,6 +46,8 @@ struct DeliveryView {
     event_type: String,
     entity_id: String,
     version: i64,
+    /// `pending`, `succeeded` or `failed`.
+    #[schema(example = "succeeded")]
     status: String,
     attempt_count: i32,
     /// When the next attempt is due (pending deliveries only).
@@ -79,15 +87,28 @@ impl DeliveryView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// `meta.next` of the previous page.
     cursor: Option<String>,
+    /// Items per page, 1–200 (default 50).
     limit: Option<i64>,
+    /// Only deliveries in this state: `pending`, `succeeded` or `failed`.
     status: Option<String>,
 }
 
-async fn list(
+/// The subscription's delivery log, oldest first, each delivery with its attempts.
+#[utoipa::path(
+    get,
+    path = "/api/webhooks/{id}/deliveries",
+    operation_id = "listDeliveries",
+    tag = "deliveries",
+    params(("id" = Uuid, Path, description = "The subscription's id."), ListQuery),
+    responses((status = 200, description = "A page of deliveries.", body = ListResponse<DeliveryView>), BadRequest, Unauthorized, NotFound)
+)]
+pub(crate) async fn list(
     who: AppPrincipal,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -105,7 +126,24 @@ async fn list(
     Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |(d, _)| d.id, |(d, a)| DeliveryView::of(d, a))))
 }
 
-async fn retry(
+/// Attempt a delivery again now, from the start of the retry ladder.
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/{id}/deliveries/{delivery_id}/retry",
+    operation_id = "retryDelivery",
+    tag = "deliveries",
+    params(
+        ("id" = Uuid, Path, description = "The subscription's id."),
+        ("delivery_id" = Uuid, Path, description = "The delivery's id.")
+    ),
+    responses(
+        (status = 202, description = "Queued; the delivery as it is now.", body = DeliveryView),
+        Unauthorized,
+        NotFound,
+        Conflict
+    )
+)]
+pub(crate) async fn retry(
     who: AppPrincipal,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
@@ -127,15 +165,39 @@ async fn retry(
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-struct RecoverBody {
+pub(crate) struct RecoverBody {
+    /// Required: an RFC 3339 timestamp.
+    #[schema(example = "2026-01-31T12:00:00Z")]
     since: Option<String>,
 }
 
-/// Re-queues every delivery created since `since` that has not succeeded (failed ones and
+#[derive(Serialize, ToSchema)]
+struct Recovered {
+    /// How many deliveries were queued again.
+    requeued: usize,
+    since: DateTime<Utc>,
+}
+
+/// Queue again every delivery created since `since` that has not succeeded (failed ones and
 /// pending ones in backoff), due now at the start of the retry ladder.
-async fn recover(
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/{id}/recover",
+    operation_id = "recoverDeliveries",
+    tag = "deliveries",
+    params(("id" = Uuid, Path, description = "The subscription's id.")),
+    request_body = RecoverBody,
+    responses(
+        (status = 202, description = "How many were queued again.", body = Recovered),
+        BadRequest,
+        Unauthorized,
+        NotFound,
+        Unprocessable
+    )
+)]
+pub(crate) async fn recover(
     who: AppPrincipal,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -148,5 +210,5 @@ async fn recover(
     let sub = owned(&state, &who, *id).await?;
     let mut conn = state.pool.get().await?;
     let n = deliveries::recover(&mut conn, sub.id, since).await?;
-    Ok(HttpResponse::Accepted().json(json!({ "requeued": n, "since": since })))
+    Ok(HttpResponse::Accepted().json(Recovered { requeued: n, since }))
 }

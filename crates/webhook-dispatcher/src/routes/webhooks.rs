@@ -5,37 +5,48 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::AppPrincipal;
 use uapi_platform::error::{ApiError, ApiResult};
-use uapi_platform::pagination::{self, PageQuery};
+use uapi_platform::openapi::{BadRequest, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::pagination::{self, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 use crate::db::subscriptions::{self, DISABLED, ENABLED, Subscription};
 use crate::signature;
 use crate::state::AppState;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/api/webhooks", web::post().to(create))
-        .route("/api/webhooks", web::get().to(list))
-        .route("/api/webhooks/{id}", web::get().to(get))
-        .route("/api/webhooks/{id}", web::patch().to(update))
-        .route("/api/webhooks/{id}", web::delete().to(delete))
-        .route("/api/webhooks/{id}/rotate-secret", web::post().to(rotate_secret));
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .post("/api/webhooks", create)
+        .get("/api/webhooks", list)
+        .get("/api/webhooks/{id}", get)
+        .patch("/api/webhooks/{id}", update)
+        .delete("/api/webhooks/{id}", delete)
+        .post("/api/webhooks/{id}/rotate-secret", rotate_secret);
 }
 
 /// A subscription as the API shows it; `secret` only in the answers to create and rotate.
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WebhookView {
     id: Uuid,
+    #[schema(example = "HRIS")]
     unified_api: String,
+    /// Where events are POSTed (https, or http to a loopback address where allowed).
     delivery_url: String,
+    /// Event types this subscription takes, or `["*"]` for all.
+    #[schema(example = json!(["employee.created", "employee.updated"]))]
     events: Vec<String>,
+    /// `Enabled` or `Disabled`.
+    #[schema(example = "Enabled")]
     status: String,
+    /// Why the subscription was disabled (by the API, or after failing too long).
     disabled_reason: Option<String>,
     disabled_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    /// The signing secret (`whsec_…`): only in the answers to create and rotate-secret.
     #[serde(skip_serializing_if = "Option::is_none")]
     secret: Option<String>,
 }
@@ -57,20 +68,25 @@ impl WebhookView {
     }
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct CreateWebhook {
+pub(crate) struct CreateWebhook {
+    /// `HRIS` (the default).
     unified_api: Option<String>,
+    /// Required: where to POST events (at most 2,048 characters; private addresses refused).
     delivery_url: Option<String>,
+    /// Event types, or `["*"]` (the default) for all.
     events: Option<Vec<String>>,
+    /// `Enabled` (the default) or `Disabled`.
     status: Option<String>,
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-struct UpdateWebhook {
+pub(crate) struct UpdateWebhook {
     delivery_url: Option<String>,
     events: Option<Vec<String>>,
+    /// `Enabled` or `Disabled`; enabling clears the disabled reason.
     status: Option<String>,
 }
 
@@ -113,7 +129,21 @@ async fn delivery_url(state: &AppState, raw: &str) -> Result<String, Problem> {
     Ok(url.to_string())
 }
 
-async fn create(
+/// Create a webhook subscription; the answer shows its signing secret.
+#[utoipa::path(
+    post,
+    path = "/api/webhooks",
+    operation_id = "createWebhook",
+    tag = "webhooks",
+    request_body = CreateWebhook,
+    responses(
+        (status = 201, description = "The subscription, with its secret.", body = WebhookView),
+        BadRequest,
+        Unauthorized,
+        Unprocessable
+    )
+)]
+pub(crate) async fn create(
     who: AppPrincipal,
     state: web::Data<AppState>,
     body: JsonBody<CreateWebhook>,
@@ -151,7 +181,20 @@ async fn create(
     Ok(HttpResponse::Created().json(WebhookView::of(sub, true)))
 }
 
-async fn list(who: AppPrincipal, state: web::Data<AppState>, query: web::Query<PageQuery>) -> ApiResult<HttpResponse> {
+/// List the application's webhook subscriptions, oldest first.
+#[utoipa::path(
+    get,
+    path = "/api/webhooks",
+    operation_id = "listWebhooks",
+    tag = "webhooks",
+    params(PageQuery),
+    responses((status = 200, description = "A page of subscriptions.", body = ListResponse<WebhookView>), BadRequest, Unauthorized)
+)]
+pub(crate) async fn list(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    query: web::Query<PageQuery>,
+) -> ApiResult<HttpResponse> {
     let page = query.parse()?;
     let mut conn = state.pool.get().await?;
     let rows = subscriptions::list(&mut conn, who.application_id, page).await?;
@@ -168,12 +211,37 @@ pub(crate) async fn owned(state: &AppState, who: &AppPrincipal, id: Uuid) -> Api
     subscriptions::find(&mut conn, who.application_id, id).await?.ok_or_else(|| not_found(id))
 }
 
-async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+/// One webhook subscription.
+#[utoipa::path(
+    get,
+    path = "/api/webhooks/{id}",
+    operation_id = "getWebhook",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id.")),
+    responses((status = 200, description = "The subscription.", body = WebhookView), Unauthorized, NotFound)
+)]
+pub(crate) async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let sub = owned(&state, &who, *id).await?;
     Ok(HttpResponse::Ok().json(WebhookView::of(sub, false)))
 }
 
-async fn update(
+/// Change a subscription's URL, event types or status.
+#[utoipa::path(
+    patch,
+    path = "/api/webhooks/{id}",
+    operation_id = "updateWebhook",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id.")),
+    request_body = UpdateWebhook,
+    responses(
+        (status = 200, description = "The subscription as it is now.", body = WebhookView),
+        BadRequest,
+        Unauthorized,
+        NotFound,
+        Unprocessable
+    )
+)]
+pub(crate) async fn update(
     who: AppPrincipal,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
@@ -208,7 +276,20 @@ async fn update(
     Ok(HttpResponse::Ok().json(WebhookView::of(sub, false)))
 }
 
-async fn delete(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+/// Delete a subscription; nothing more is delivered to it.
+#[utoipa::path(
+    delete,
+    path = "/api/webhooks/{id}",
+    operation_id = "deleteWebhook",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id.")),
+    responses((status = 204, description = "Deleted."), Unauthorized, NotFound)
+)]
+pub(crate) async fn delete(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     if !subscriptions::delete(&mut conn, who.application_id, *id).await? {
         return Err(not_found(*id));
@@ -217,8 +298,20 @@ async fn delete(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uui
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// A new secret; the previous one keeps signing (a second signature) for the grace period.
-async fn rotate_secret(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
+/// Rotate the signing secret; the previous one keeps signing (a second signature) for a grace period.
+#[utoipa::path(
+    post,
+    path = "/api/webhooks/{id}/rotate-secret",
+    operation_id = "rotateWebhookSecret",
+    tag = "webhooks",
+    params(("id" = Uuid, Path, description = "The subscription's id.")),
+    responses((status = 200, description = "The subscription, with its new secret.", body = WebhookView), Unauthorized, NotFound)
+)]
+pub(crate) async fn rotate_secret(
+    who: AppPrincipal,
+    state: web::Data<AppState>,
+    id: web::Path<Uuid>,
+) -> ApiResult<HttpResponse> {
     let mut sub = owned(&state, &who, *id).await?;
     let now = crate::db::now();
     let grace = chrono::Duration::from_std(state.secret_grace).unwrap_or_default();
