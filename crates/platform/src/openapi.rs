@@ -9,6 +9,7 @@ use std::collections::BTreeSet;
 use actix_web::http::Method;
 use actix_web::{FromRequest, Handler, HttpResponse, Responder, web};
 use utoipa::openapi::response::{Response, ResponseBuilder};
+
 use utoipa::openapi::schema::Schema;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{Content, OpenApi, Ref, RefOr};
@@ -33,12 +34,14 @@ macro_rules! shorthands {
 /// Registers routes on an actix `ServiceConfig` and remembers each one.
 pub struct Routes<'c> {
     cfg: &'c mut web::ServiceConfig,
+    /// The path of the scope these routes are registered in (`/scim/v2`), or empty.
+    prefix: String,
     registered: Vec<Operation>,
 }
 
 impl<'c> Routes<'c> {
     pub fn new(cfg: &'c mut web::ServiceConfig) -> Self {
-        Self { cfg, registered: Vec::new() }
+        Self { cfg, prefix: String::new(), registered: Vec::new() }
     }
 
     /// Serves `handler` for `method` requests to `path`.
@@ -48,8 +51,44 @@ impl<'c> Routes<'c> {
         Args: FromRequest + 'static,
         F::Output: Responder + 'static,
     {
-        self.registered.push((method.as_str().to_owned(), path.to_owned()));
+        self.registered.push((method.as_str().to_owned(), format!("{}{path}", self.prefix)));
         self.cfg.route(path, web::method(method).to(handler));
+        self
+    }
+
+    /// Serves `handler` for GET requests to `path`, and `other` for every other method (a 405 in
+    /// the API's own error shape).
+    pub fn read_only<F, Args, G, GArgs>(&mut self, path: &str, handler: F, other: G) -> &mut Self
+    where
+        F: Handler<Args>,
+        Args: FromRequest + 'static,
+        F::Output: Responder + 'static,
+        G: Handler<GArgs>,
+        GArgs: FromRequest + 'static,
+        G::Output: Responder + 'static,
+    {
+        self.registered.push(("GET".to_owned(), format!("{}{path}", self.prefix)));
+        self.cfg.service(web::resource(path).route(web::get().to(handler)).default_service(web::to(other)));
+        self
+    }
+
+    /// Registers the routes `register` adds inside a scope at `prefix`, which `customize` may
+    /// finish (e.g. with a default service).
+    pub fn scope(
+        &mut self,
+        prefix: &str,
+        customize: impl FnOnce(actix_web::Scope) -> actix_web::Scope,
+        register: impl FnOnce(&mut Routes<'_>),
+    ) -> &mut Self {
+        let full = format!("{}{prefix}", self.prefix);
+        let mut registered = Vec::new();
+        let scope = web::scope(prefix).configure(|cfg| {
+            let mut inner = Routes { cfg, prefix: full, registered: Vec::new() };
+            register(&mut inner);
+            registered = inner.registered;
+        });
+        self.cfg.service(customize(scope));
+        self.registered.extend(registered);
         self
     }
 
@@ -151,32 +190,31 @@ pub fn lacks(doc: &OpenApi, error_type: impl Fn(&str) -> &'static str) -> Vec<St
     lacking
 }
 
-/// A problem+json response described by `description`.
-fn problem_response(description: &str) -> RefOr<Response> {
-    let schema = RefOr::<Schema>::Ref(Ref::from_schema_name("Problem"));
-    ResponseBuilder::new()
-        .description(description)
-        .content(crate::problem::CONTENT_TYPE, Content::new(Some(schema)))
-        .build()
-        .into()
+/// An error response: `content_type` with the component schema `schema`.
+pub fn error_response(content_type: &str, schema: &str, description: &str) -> RefOr<Response> {
+    let schema = RefOr::<Schema>::Ref(Ref::from_schema_name(schema));
+    ResponseBuilder::new().description(description).content(content_type, Content::new(Some(schema))).build().into()
 }
 
-/// Error responses every API shares, named for `responses(...)` of a `#[utoipa::path]`:
-/// `responses((status = 200, ...), BadRequest, Unauthorized)`.
-macro_rules! problem_responses {
-    ($($(#[$doc:meta])* $name:ident = $status:literal, $description:literal;)*) => {$(
+/// Names error responses for the `responses(...)` of a `#[utoipa::path]`, each a unit type:
+/// `error_responses! { "application/problem+json", "Problem"; NotFound = "404", "Nothing here."; }`
+/// then `responses((status = 200, ...), NotFound)`.
+#[macro_export]
+macro_rules! error_responses {
+    ($content_type:literal, $schema:literal; $($(#[$doc:meta])* $name:ident = $status:literal, $description:literal;)*) => {$(
         $(#[$doc])*
         pub struct $name;
 
         impl utoipa::IntoResponses for $name {
-            fn responses() -> std::collections::BTreeMap<String, RefOr<Response>> {
-                [($status.to_owned(), problem_response($description))].into()
+            fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>> {
+                [($status.to_owned(), $crate::openapi::error_response($content_type, $schema, $description))].into()
             }
         }
     )*};
 }
 
-problem_responses! {
+error_responses! {
+    "application/problem+json", "Problem";
     /// 400: the request's parameters or body are not valid.
     BadRequest = "400", "The request is not valid: `detail` says which part and why.";
     /// 401: no valid token of the scope the route takes.

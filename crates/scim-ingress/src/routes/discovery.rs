@@ -6,22 +6,20 @@ use actix_web::{HttpResponse, web};
 use serde_json::{Value, json};
 use uapi_scim::schema::{ENTERPRISE_USER_SCHEMA, GROUP_SCHEMA, USER_SCHEMA};
 
+use super::openapi::*;
 use super::scim;
 use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::list;
 use crate::state::AppState;
+use uapi_platform::openapi::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    for path in ["/ServiceProviderConfig", "/ResourceTypes", "/ResourceTypes/{id}", "/Schemas", "/Schemas/{id}"] {
-        let get = match path {
-            "/ServiceProviderConfig" => web::get().to(service_provider_config),
-            "/ResourceTypes" => web::get().to(resource_types),
-            "/ResourceTypes/{id}" => web::get().to(resource_type),
-            "/Schemas" => web::get().to(schemas),
-            _ => web::get().to(schema),
-        };
-        cfg.service(web::resource(path).route(get).default_service(web::to(not_allowed)));
-    }
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .read_only("/ServiceProviderConfig", service_provider_config, not_allowed)
+        .read_only("/ResourceTypes", resource_types, not_allowed)
+        .read_only("/ResourceTypes/{id}", resource_type, not_allowed)
+        .read_only("/Schemas", schemas, not_allowed)
+        .read_only("/Schemas/{id}", schema, not_allowed);
 }
 
 async fn not_allowed() -> ScimResult<HttpResponse> {
@@ -32,7 +30,19 @@ fn meta(state: &AppState, resource_type: &str, path: &str) -> Value {
     json!({ "resourceType": resource_type, "location": format!("{}{path}", state.base_url) })
 }
 
-async fn service_provider_config(state: web::Data<AppState>) -> HttpResponse {
+/// What this server supports: PATCH, filters, no bulk, no sort, bearer tokens.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ServiceProviderConfig",
+    operation_id = "serviceProviderConfig",
+    tag = "Discovery",
+    responses(
+        (status = 200, description = "The ServiceProviderConfig.", body = ScimDiscovery, content_type = "application/scim+json"),
+        ScimUnauthorized,
+        ScimThrottled
+    )
+)]
+pub(crate) async fn service_provider_config(state: web::Data<AppState>) -> HttpResponse {
     let body = json!({
         "schemas": ["urn:ietf:params:scim:schemas:core:2.0:ServiceProviderConfig"],
         "documentationUri": "https://github.com/uapi-hris/uapi-hris/blob/main/docs/scim.md",
@@ -78,12 +88,38 @@ fn group_resource_type(state: &AppState) -> Value {
     })
 }
 
-async fn resource_types(state: web::Data<AppState>) -> HttpResponse {
+/// The resource types served: User (with the enterprise extension) and Group.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes",
+    operation_id = "resourceTypes",
+    tag = "Discovery",
+    responses(
+        (status = 200, description = "A ListResponse of ResourceTypes.", body = ScimDiscovery, content_type = "application/scim+json"),
+        ScimUnauthorized,
+        ScimThrottled
+    )
+)]
+pub(crate) async fn resource_types(state: web::Data<AppState>) -> HttpResponse {
     let all = vec![user_resource_type(&state), group_resource_type(&state)];
     scim(StatusCode::OK, &list::response(all.len() as i64, 1, all))
 }
 
-async fn resource_type(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+/// One resource type.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/ResourceTypes/{id}",
+    operation_id = "resourceType",
+    tag = "Discovery",
+    params(("id" = String, Path, description = "`User` or `Group`; a schema URN for `/Schemas/{id}`.")),
+    responses(
+        (status = 200, description = "The ResourceType.", body = ScimDiscovery, content_type = "application/scim+json"),
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimThrottled
+    )
+)]
+pub(crate) async fn resource_type(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
     match id.as_str() {
         "User" => Ok(scim(StatusCode::OK, &user_resource_type(&state))),
         "Group" => Ok(scim(StatusCode::OK, &group_resource_type(&state))),
@@ -190,12 +226,38 @@ fn group_schema(state: &AppState) -> Value {
     })
 }
 
-async fn schemas(state: web::Data<AppState>) -> HttpResponse {
+/// The schemas served: User, EnterpriseUser and Group, with every attribute.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas",
+    operation_id = "schemas",
+    tag = "Discovery",
+    responses(
+        (status = 200, description = "A ListResponse of Schemas.", body = ScimDiscovery, content_type = "application/scim+json"),
+        ScimUnauthorized,
+        ScimThrottled
+    )
+)]
+pub(crate) async fn schemas(state: web::Data<AppState>) -> HttpResponse {
     let all = vec![user_schema(&state), enterprise_schema(&state), group_schema(&state)];
     scim(StatusCode::OK, &list::response(all.len() as i64, 1, all))
 }
 
-async fn schema(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+/// One schema, by its URN.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Schemas/{id}",
+    operation_id = "schema",
+    tag = "Discovery",
+    params(("id" = String, Path, description = "`User` or `Group`; a schema URN for `/Schemas/{id}`.")),
+    responses(
+        (status = 200, description = "The Schema.", body = ScimDiscovery, content_type = "application/scim+json"),
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimThrottled
+    )
+)]
+pub(crate) async fn schema(state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
     let found = [user_schema(&state), enterprise_schema(&state), group_schema(&state)]
         .into_iter()
         .find(|s| s["id"].as_str().is_some_and(|i| i.eq_ignore_ascii_case(&id)));

@@ -12,6 +12,7 @@ use serde_json::Value;
 use uapi_scim::schema::GROUP;
 use uuid::Uuid;
 
+use super::openapi::*;
 use super::scim;
 use crate::db::groups::{self, GroupRow, Member};
 use crate::domain::group_patch::{self, MemberOp};
@@ -22,15 +23,17 @@ use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::list::{self, ListQuery};
 use crate::scim::projection::Projection;
 use crate::state::AppState;
+use uapi_platform::openapi::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/Groups", web::get().to(search))
-        .route("/Groups", web::post().to(create))
-        .route("/Groups/.search", web::post().to(search_post))
-        .route("/Groups/{id}", web::get().to(get))
-        .route("/Groups/{id}", web::put().to(replace))
-        .route("/Groups/{id}", web::patch().to(patch))
-        .route("/Groups/{id}", web::delete().to(delete));
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .get("/Groups", search)
+        .post("/Groups", create)
+        .post("/Groups/.search", search_post)
+        .get("/Groups/{id}", get)
+        .put("/Groups/{id}", replace)
+        .patch("/Groups/{id}", patch)
+        .delete("/Groups/{id}", delete);
 }
 
 fn group_id(raw: &str) -> ScimResult<Uuid> {
@@ -73,13 +76,46 @@ async fn one(state: &AppState, row: &GroupRow, projection: &Projection) -> ScimR
     rendered.pop().ok_or_else(|| ScimError::Internal(anyhow::anyhow!("a rendered group went missing")))
 }
 
-async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
+/// Search the connection's groups (`filter`, paging, projection).
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Groups",
+    operation_id = "searchGroups",
+    tag = "Groups",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
     let query = ListQuery::of_request(&req, &state)?;
     run_search(tenant, state, query).await
 }
 
-/// `POST /Groups/.search`: the query in a SearchRequest body.
-async fn search_post(tenant: Tenant, state: web::Data<AppState>, payload: web::Payload) -> ScimResult<HttpResponse> {
+/// Search the connection's groups, the query in a SearchRequest body.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Groups/.search",
+    operation_id = "searchGroupsPost",
+    tag = "Groups",
+    request_body(content = ScimSearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn search_post(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
     let query = ListQuery::of_search(payload, &state).await?;
     run_search(tenant, state, query).await
 }
@@ -95,7 +131,25 @@ async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery
     Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)))
 }
 
-async fn create(
+/// Create a group.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Groups",
+    operation_id = "createGroup",
+    tag = "Groups",
+    params(ProjectionParams),
+    request_body(content = ScimGroup, content_type = "application/scim+json"),
+    responses(
+        (status = 201, description = "The group as stored; `Location` names it.", body = ScimGroup, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimConflict,
+        ScimTooLarge,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn create(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -116,7 +170,23 @@ async fn create(
         .body(rendered.to_string()))
 }
 
-async fn get(
+/// One group of the connection.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "getGroup",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
+    responses(
+        (status = 200, description = "The group.", body = ScimGroup, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn get(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -131,8 +201,26 @@ async fn get(
     Ok(scim(StatusCode::OK, &one(&state, &row, &projection(&state, &req)?).await?))
 }
 
-/// `PUT`: the body is the whole new group, members included (absent `members` means none).
-async fn replace(
+/// Replace a group (the body is the whole new resource).
+#[utoipa::path(
+    put,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "replaceGroup",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
+    request_body(content = ScimGroup, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The group as it is now.", body = ScimGroup, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimConflict,
+        ScimTooLarge,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn replace(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -147,7 +235,26 @@ async fn replace(
     write(&state, &tenant, id, |_| Ok(attributes.clone()), members, &req).await
 }
 
-async fn patch(
+/// Change a group with PATCH operations (all or nothing).
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "patchGroup",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
+    request_body(content = ScimPatchOp, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The group as it is now.", body = ScimGroup, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimConflict,
+        ScimTooLarge,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn patch(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -195,7 +302,26 @@ where
     Ok(scim(StatusCode::OK, &one(state, &written.row, &projection).await?))
 }
 
-async fn delete(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+/// Delete a group.
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/Groups/{id}",
+    operation_id = "deleteGroup",
+    tag = "Groups",
+    params(("id" = String, Path, description = "The resource's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn delete(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
     let id = group_id(&id)?;
     let mut conn = state.pool.get().await?;
     group_writes::delete(&mut conn, &tenant, id).await?;

@@ -2,19 +2,34 @@
 
 pub mod discovery;
 pub mod groups;
+pub mod openapi;
 pub mod users;
 
 use actix_web::{HttpResponse, web};
+use uapi_platform::openapi::Routes;
+use utoipa::OpenApi;
+
+pub use openapi::ApiDoc;
 
 use crate::scim::error::ScimError;
 
+/// Serves the document and every SCIM route.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/scim/v2")
-            .configure(users::configure)
-            .configure(groups::configure)
-            .configure(discovery::configure)
-            .default_service(web::to(unknown)),
+    uapi_platform::openapi::serve(cfg, &ApiDoc::openapi());
+    register(&mut Routes::new(cfg));
+}
+
+/// Every route under `/scim/v2`, unknown ones a SCIM 404; [`ApiDoc`] describes each (a test holds
+/// the two together).
+pub fn register(routes: &mut Routes<'_>) {
+    routes.scope(
+        "/scim/v2",
+        |scope| scope.default_service(web::to(unknown)),
+        |routes| {
+            users::register(routes);
+            groups::register(routes);
+            discovery::register(routes);
+        },
     );
 }
 

@@ -8,6 +8,7 @@ use uapi_scim::filter::{CompareOp, Filter};
 use uapi_scim::schema::USER;
 use uuid::Uuid;
 
+use super::openapi::*;
 use super::scim;
 use crate::db::users;
 use crate::domain::{filter_sql, resource, writes};
@@ -17,16 +18,18 @@ use crate::scim::error::{ScimError, ScimResult};
 use crate::scim::list::{self, ListQuery};
 use crate::scim::projection::Projection;
 use crate::state::AppState;
+use uapi_platform::openapi::Routes;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.route("/Users", web::get().to(search))
-        .route("/Users", web::post().to(create))
-        .route("/Users/.search", web::post().to(search_post))
-        .route("/.search", web::post().to(search_post))
-        .route("/Users/{id}", web::get().to(get))
-        .route("/Users/{id}", web::put().to(replace))
-        .route("/Users/{id}", web::patch().to(patch))
-        .route("/Users/{id}", web::delete().to(delete));
+pub fn register(routes: &mut Routes<'_>) {
+    routes
+        .get("/Users", search)
+        .post("/Users", create)
+        .post("/Users/.search", search_post)
+        .post("/.search", search_root)
+        .get("/Users/{id}", get)
+        .put("/Users/{id}", replace)
+        .patch("/Users/{id}", patch)
+        .delete("/Users/{id}", delete);
 }
 
 fn user_id(raw: &str) -> ScimResult<Uuid> {
@@ -57,15 +60,71 @@ fn user_name_eq(filter: &Filter) -> Option<&str> {
     }
 }
 
-async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
+/// Search the connection's users (`filter`, paging, projection).
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Users",
+    operation_id = "searchUsers",
+    tag = "Users",
+    params(SearchParams),
+    responses(
+        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
     let query = ListQuery::of_request(&req, &state)?;
     run_search(tenant, state, query).await
 }
 
-/// `POST /Users/.search` and `POST /.search`: the query in a SearchRequest body.
-async fn search_post(tenant: Tenant, state: web::Data<AppState>, payload: web::Payload) -> ScimResult<HttpResponse> {
+/// Search the connection's users, the query in a SearchRequest body.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Users/.search",
+    operation_id = "searchUsersPost",
+    tag = "Users",
+    request_body(content = ScimSearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn search_post(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
     let query = ListQuery::of_search(payload, &state).await?;
     run_search(tenant, state, query).await
+}
+
+/// Search from the root (`POST /.search`): Users are this server's resources searched there.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/.search",
+    operation_id = "searchRoot",
+    tag = "Users",
+    request_body(content = ScimSearchRequest, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "A page of users.", body = ScimListResponse, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn search_root(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    payload: web::Payload,
+) -> ScimResult<HttpResponse> {
+    search_post(tenant, state, payload).await
 }
 
 async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery) -> ScimResult<HttpResponse> {
@@ -87,7 +146,25 @@ async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery
     Ok(scim(StatusCode::OK, &list::response(total, query.start_index, resources)))
 }
 
-async fn create(
+/// Create a user.
+#[utoipa::path(
+    post,
+    path = "/scim/v2/Users",
+    operation_id = "createUser",
+    tag = "Users",
+    params(ProjectionParams),
+    request_body(content = ScimUser, content_type = "application/scim+json"),
+    responses(
+        (status = 201, description = "The user as stored; `Location` names it.", body = ScimUser, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimConflict,
+        ScimTooLarge,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn create(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -106,7 +183,23 @@ async fn create(
         .body(rendered.to_string()))
 }
 
-async fn get(
+/// One user of the connection.
+#[utoipa::path(
+    get,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "getUser",
+    tag = "Users",
+    params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
+    responses(
+        (status = 200, description = "The user.", body = ScimUser, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn get(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -120,7 +213,26 @@ async fn get(
     Ok(scim(StatusCode::OK, &projection(&state, &req)?.apply(render(&state, &row))))
 }
 
-async fn replace(
+/// Replace a user (the body is the whole new resource).
+#[utoipa::path(
+    put,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "replaceUser",
+    tag = "Users",
+    params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
+    request_body(content = ScimUser, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The user as it is now.", body = ScimUser, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimConflict,
+        ScimTooLarge,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn replace(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -137,7 +249,26 @@ async fn replace(
     updated(&state, written, &projection)
 }
 
-async fn patch(
+/// Change a user with PATCH operations (all or nothing).
+#[utoipa::path(
+    patch,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "patchUser",
+    tag = "Users",
+    params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
+    request_body(content = ScimPatchOp, content_type = "application/scim+json"),
+    responses(
+        (status = 200, description = "The user as it is now.", body = ScimUser, content_type = "application/scim+json"),
+        ScimBadRequest,
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimConflict,
+        ScimTooLarge,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn patch(
     tenant: Tenant,
     state: web::Data<AppState>,
     req: HttpRequest,
@@ -168,7 +299,26 @@ fn updated(state: &AppState, written: writes::Written, projection: &Projection) 
     Ok(scim(StatusCode::OK, &projection.apply(render(state, &written.row))))
 }
 
-async fn delete(tenant: Tenant, state: web::Data<AppState>, id: web::Path<String>) -> ScimResult<HttpResponse> {
+/// Delete a user.
+#[utoipa::path(
+    delete,
+    path = "/scim/v2/Users/{id}",
+    operation_id = "deleteUser",
+    tag = "Users",
+    params(("id" = String, Path, description = "The resource's id.")),
+    responses(
+        (status = 204, description = "Deleted."),
+        ScimUnauthorized,
+        ScimNotFound,
+        ScimThrottled,
+        ScimUnavailable
+    )
+)]
+pub(crate) async fn delete(
+    tenant: Tenant,
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+) -> ScimResult<HttpResponse> {
     let id = user_id(&id)?;
     let mut conn = state.pool.get().await?;
     writes::delete(&mut conn, &tenant, id).await?;
