@@ -10,7 +10,7 @@ use serde::Deserialize;
 use uapi_events::model::{Employee, Group};
 use uapi_events::webhook::WebhookBody;
 use uapi_platform::auth::ConsumerPrincipal;
-use uapi_platform::openapi::{BadRequest, BearerAuth, NotFound, Routes, Unauthorized};
+use uapi_platform::openapi::{BearerAuth, ListErrors, ReadErrors, Routes};
 use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use utoipa::{IntoParams, OpenApi};
@@ -107,10 +107,7 @@ impl ListQuery {
     tag = "employees",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of employees.", body = ListResponse<Employee>),
-        BadRequest,
-        Unauthorized
-    )
+        (status = 200, description = "A page of employees.", body = ListResponse<Employee>), ListErrors)
 )]
 async fn list(
     who: ConsumerPrincipal,
@@ -147,10 +144,7 @@ impl GetQuery {
     tag = "employees",
     params(("id" = Uuid, Path, description = "The employee's id."), GetQuery),
     responses(
-        (status = 200, description = "The employee.", body = Item<Employee>),
-        Unauthorized,
-        NotFound
-    )
+        (status = 200, description = "The employee.", body = Item<Employee>), ReadErrors)
 )]
 async fn get(
     who: ConsumerPrincipal,

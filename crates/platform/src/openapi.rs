@@ -213,6 +213,24 @@ macro_rules! error_responses {
     )*};
 }
 
+/// Names a set of error responses (each from [`error_responses!`]) as one, for routes that share
+/// them: `response_set! { ReadErrors = Unauthorized, NotFound; }`.
+#[macro_export]
+macro_rules! response_set {
+    ($($(#[$doc:meta])* $name:ident = $($member:ty),+;)*) => {$(
+        $(#[$doc])*
+        pub struct $name;
+
+        impl utoipa::IntoResponses for $name {
+            fn responses() -> std::collections::BTreeMap<String, utoipa::openapi::RefOr<utoipa::openapi::response::Response>> {
+                let mut all = std::collections::BTreeMap::new();
+                $(all.extend(<$member as utoipa::IntoResponses>::responses());)+
+                all
+            }
+        }
+    )*};
+}
+
 error_responses! {
     "application/problem+json", "Problem";
     /// 400: the request's parameters or body are not valid.
@@ -225,6 +243,13 @@ error_responses! {
     Conflict = "409", "The write conflicts with what exists.";
     /// 422: the body is well-formed JSON, but a field's value is not acceptable.
     Unprocessable = "422", "A field's value is not acceptable: `detail` names it.";
+}
+
+response_set! {
+    /// A list's errors: a bad cursor, limit or filter; no token.
+    ListErrors = BadRequest, Unauthorized;
+    /// A read's errors: no token; nothing with that id for this caller.
+    ReadErrors = Unauthorized, NotFound;
 }
 
 /// The name of the bearer-token security scheme every document declares.

@@ -6,7 +6,9 @@ use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use uapi_events::v1::connection_event::Kind;
 use uapi_platform::auth::ConsumerPrincipal;
-use uapi_platform::openapi::{BadRequest, Conflict, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::openapi::{
+    BadRequest, Conflict, ListErrors, NotFound, ReadErrors, Routes, Unauthorized, Unprocessable,
+};
 use uapi_platform::pagination::Meta;
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
@@ -104,7 +106,7 @@ impl ConnectionView {
     operation_id = "listConnections",
     tag = "connections",
     params(PageQuery),
-    responses((status = 200, description = "A page of connections.", body = ConnectionList), BadRequest, Unauthorized)
+    responses((status = 200, description = "A page of connections.", body = ConnectionList), ListErrors)
 )]
 pub(crate) async fn list(
     who: ConsumerPrincipal,
@@ -211,7 +213,7 @@ fn not_found(id: Uuid) -> ApiError {
     operation_id = "getConnection",
     tag = "connections",
     params(("id" = Uuid, Path, description = "The connection's id.")),
-    responses((status = 200, description = "The connection.", body = ConnectionView), Unauthorized, NotFound)
+    responses((status = 200, description = "The connection.", body = ConnectionView), ReadErrors)
 )]
 pub(crate) async fn get(
     who: ConsumerPrincipal,
@@ -230,7 +232,7 @@ pub(crate) async fn get(
     operation_id = "rotateConnectionToken",
     tag = "connections",
     params(("id" = Uuid, Path, description = "The connection's id.")),
-    responses((status = 200, description = "The connection, with its new token.", body = ConnectionView), Unauthorized, NotFound)
+    responses((status = 200, description = "The connection, with its new token.", body = ConnectionView), ReadErrors)
 )]
 pub(crate) async fn rotate_token(
     who: ConsumerPrincipal,
@@ -263,7 +265,7 @@ pub(crate) async fn rotate_token(
     operation_id = "deleteConnection",
     tag = "connections",
     params(("id" = Uuid, Path, description = "The connection's id.")),
-    responses((status = 204, description = "Deleted."), Unauthorized, NotFound)
+    responses((status = 204, description = "Deleted."), ReadErrors)
 )]
 pub(crate) async fn delete(
     who: ConsumerPrincipal,

@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::AppPrincipal;
-use uapi_platform::openapi::{BadRequest, Conflict, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::openapi::{BadRequest, Conflict, ListErrors, ReadErrors, Routes, Unauthorized, Unprocessable};
 use uapi_platform::pagination::ListResponse;
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
@@ -96,7 +96,7 @@ pub(crate) async fn create(
     operation_id = "listConsumers",
     tag = "consumers",
     params(PageQuery),
-    responses((status = 200, description = "A page of consumers.", body = ListResponse<ConsumerView>), BadRequest, Unauthorized)
+    responses((status = 200, description = "A page of consumers.", body = ListResponse<ConsumerView>), ListErrors)
 )]
 pub(crate) async fn list(
     who: AppPrincipal,
@@ -120,7 +120,7 @@ fn not_found(id: Uuid) -> ApiError {
     operation_id = "getConsumer",
     tag = "consumers",
     params(("id" = Uuid, Path, description = "The consumer's id.")),
-    responses((status = 200, description = "The consumer.", body = ConsumerView), Unauthorized, NotFound)
+    responses((status = 200, description = "The consumer.", body = ConsumerView), ReadErrors)
 )]
 pub(crate) async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
@@ -135,7 +135,7 @@ pub(crate) async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::
     operation_id = "deleteConsumer",
     tag = "consumers",
     params(("id" = Uuid, Path, description = "The consumer's id.")),
-    responses((status = 204, description = "Deleted."), Unauthorized, NotFound)
+    responses((status = 204, description = "Deleted."), ReadErrors)
 )]
 pub(crate) async fn delete(
     who: AppPrincipal,

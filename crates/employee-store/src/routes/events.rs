@@ -10,7 +10,7 @@ use serde_json::Value;
 use uapi_events::webhook::WebhookBody;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
-use uapi_platform::openapi::{BadRequest, Routes, Unauthorized};
+use uapi_platform::openapi::{ListErrors, Routes};
 use uapi_platform::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use uapi_platform::problem::Problem;
 use utoipa::{IntoParams, ToSchema};
@@ -73,10 +73,7 @@ fn decode(cursor: &str) -> Option<Position> {
     tag = "events",
     params(FeedQuery),
     responses(
-        (status = 200, description = "Events after the cursor; never skips one committed later.", body = FeedPage<'static>),
-        BadRequest,
-        Unauthorized
-    )
+        (status = 200, description = "Events after the cursor; never skips one committed later.", body = FeedPage<'static>), ListErrors)
 )]
 async fn list(
     who: ConsumerPrincipal,

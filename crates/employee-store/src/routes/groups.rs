@@ -5,7 +5,7 @@ use serde::Deserialize;
 use uapi_events::model::Group;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
-use uapi_platform::openapi::{BadRequest, NotFound, Routes, Unauthorized};
+use uapi_platform::openapi::{ListErrors, ReadErrors, Routes};
 use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use utoipa::IntoParams;
@@ -38,10 +38,7 @@ struct ListQuery {
     tag = "groups",
     params(ListQuery),
     responses(
-        (status = 200, description = "A page of groups.", body = ListResponse<Group>),
-        BadRequest,
-        Unauthorized
-    )
+        (status = 200, description = "A page of groups.", body = ListResponse<Group>), ListErrors)
 )]
 async fn list(
     who: ConsumerPrincipal,
@@ -62,10 +59,7 @@ async fn list(
     tag = "groups",
     params(("id" = Uuid, Path, description = "The group's id."), super::GetQuery),
     responses(
-        (status = 200, description = "The group.", body = Item<Group>),
-        Unauthorized,
-        NotFound
-    )
+        (status = 200, description = "The group.", body = Item<Group>), ReadErrors)
 )]
 async fn get(
     who: ConsumerPrincipal,

@@ -83,13 +83,7 @@ async fn one(state: &AppState, row: &GroupRow, projection: &Projection) -> ScimR
     operation_id = "searchGroups",
     tag = "Groups",
     params(SearchParams),
-    responses(
-        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"), SearchErrors)
 )]
 pub(crate) async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
     let query = ListQuery::of_request(&req, &state)?;
@@ -103,13 +97,7 @@ pub(crate) async fn search(tenant: Tenant, state: web::Data<AppState>, req: Http
     operation_id = "searchGroupsPost",
     tag = "Groups",
     request_body(content = ScimSearchRequest, content_type = "application/scim+json"),
-    responses(
-        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"), SearchErrors)
 )]
 pub(crate) async fn search_post(
     tenant: Tenant,
@@ -139,15 +127,7 @@ async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery
     tag = "Groups",
     params(ProjectionParams),
     request_body(content = ScimGroup, content_type = "application/scim+json"),
-    responses(
-        (status = 201, description = "The group as stored; `Location` names it.", body = ScimGroup, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimConflict,
-        ScimTooLarge,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 201, description = "The group as stored; `Location` names it.", body = ScimGroup, content_type = "application/scim+json"), CreateErrors)
 )]
 pub(crate) async fn create(
     tenant: Tenant,
@@ -177,14 +157,7 @@ pub(crate) async fn create(
     operation_id = "getGroup",
     tag = "Groups",
     params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
-    responses(
-        (status = 200, description = "The group.", body = ScimGroup, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "The group.", body = ScimGroup, content_type = "application/scim+json"), ReadErrors)
 )]
 pub(crate) async fn get(
     tenant: Tenant,
@@ -209,16 +182,7 @@ pub(crate) async fn get(
     tag = "Groups",
     params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
     request_body(content = ScimGroup, content_type = "application/scim+json"),
-    responses(
-        (status = 200, description = "The group as it is now.", body = ScimGroup, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimConflict,
-        ScimTooLarge,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "The group as it is now.", body = ScimGroup, content_type = "application/scim+json"), WriteErrors)
 )]
 pub(crate) async fn replace(
     tenant: Tenant,
@@ -243,16 +207,7 @@ pub(crate) async fn replace(
     tag = "Groups",
     params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
     request_body(content = ScimPatchOp, content_type = "application/scim+json"),
-    responses(
-        (status = 200, description = "The group as it is now.", body = ScimGroup, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimConflict,
-        ScimTooLarge,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "The group as it is now.", body = ScimGroup, content_type = "application/scim+json"), WriteErrors)
 )]
 pub(crate) async fn patch(
     tenant: Tenant,
@@ -309,13 +264,7 @@ where
     operation_id = "deleteGroup",
     tag = "Groups",
     params(("id" = String, Path, description = "The resource's id.")),
-    responses(
-        (status = 204, description = "Deleted."),
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 204, description = "Deleted."), DeleteErrors)
 )]
 pub(crate) async fn delete(
     tenant: Tenant,

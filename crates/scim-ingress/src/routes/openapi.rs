@@ -80,6 +80,21 @@ error_responses! {
     ScimUnavailable = "503", "Temporarily unavailable; retry after `Retry-After` seconds.";
 }
 
+uapi_platform::response_set! {
+    /// What any SCIM request may be answered besides its own errors.
+    ScimAlways = ScimUnauthorized, ScimThrottled, ScimUnavailable;
+    /// A search's errors.
+    SearchErrors = ScimBadRequest, ScimAlways;
+    /// A read of one resource's errors.
+    ReadErrors = ScimBadRequest, ScimNotFound, ScimAlways;
+    /// A create's errors.
+    CreateErrors = ScimBadRequest, ScimConflict, ScimTooLarge, ScimAlways;
+    /// A replace's or patch's errors.
+    WriteErrors = ScimBadRequest, ScimNotFound, ScimConflict, ScimTooLarge, ScimAlways;
+    /// A delete's errors.
+    DeleteErrors = ScimNotFound, ScimAlways;
+}
+
 /// A SCIM error (RFC 7644 §3.12).
 #[derive(ToSchema)]
 #[schema(rename_all = "camelCase")]

@@ -67,13 +67,7 @@ fn user_name_eq(filter: &Filter) -> Option<&str> {
     operation_id = "searchUsers",
     tag = "Users",
     params(SearchParams),
-    responses(
-        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"), SearchErrors)
 )]
 pub(crate) async fn search(tenant: Tenant, state: web::Data<AppState>, req: HttpRequest) -> ScimResult<HttpResponse> {
     let query = ListQuery::of_request(&req, &state)?;
@@ -87,13 +81,7 @@ pub(crate) async fn search(tenant: Tenant, state: web::Data<AppState>, req: Http
     operation_id = "searchUsersPost",
     tag = "Users",
     request_body(content = ScimSearchRequest, content_type = "application/scim+json"),
-    responses(
-        (status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "A page of results.", body = ScimListResponse, content_type = "application/scim+json"), SearchErrors)
 )]
 pub(crate) async fn search_post(
     tenant: Tenant,
@@ -111,13 +99,7 @@ pub(crate) async fn search_post(
     operation_id = "searchRoot",
     tag = "Users",
     request_body(content = ScimSearchRequest, content_type = "application/scim+json"),
-    responses(
-        (status = 200, description = "A page of users.", body = ScimListResponse, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "A page of users.", body = ScimListResponse, content_type = "application/scim+json"), SearchErrors)
 )]
 pub(crate) async fn search_root(
     tenant: Tenant,
@@ -154,15 +136,7 @@ async fn run_search(tenant: Tenant, state: web::Data<AppState>, query: ListQuery
     tag = "Users",
     params(ProjectionParams),
     request_body(content = ScimUser, content_type = "application/scim+json"),
-    responses(
-        (status = 201, description = "The user as stored; `Location` names it.", body = ScimUser, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimConflict,
-        ScimTooLarge,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 201, description = "The user as stored; `Location` names it.", body = ScimUser, content_type = "application/scim+json"), CreateErrors)
 )]
 pub(crate) async fn create(
     tenant: Tenant,
@@ -190,14 +164,7 @@ pub(crate) async fn create(
     operation_id = "getUser",
     tag = "Users",
     params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
-    responses(
-        (status = 200, description = "The user.", body = ScimUser, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "The user.", body = ScimUser, content_type = "application/scim+json"), ReadErrors)
 )]
 pub(crate) async fn get(
     tenant: Tenant,
@@ -221,16 +188,7 @@ pub(crate) async fn get(
     tag = "Users",
     params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
     request_body(content = ScimUser, content_type = "application/scim+json"),
-    responses(
-        (status = 200, description = "The user as it is now.", body = ScimUser, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimConflict,
-        ScimTooLarge,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "The user as it is now.", body = ScimUser, content_type = "application/scim+json"), WriteErrors)
 )]
 pub(crate) async fn replace(
     tenant: Tenant,
@@ -257,16 +215,7 @@ pub(crate) async fn replace(
     tag = "Users",
     params(("id" = String, Path, description = "The resource's id."), ProjectionParams),
     request_body(content = ScimPatchOp, content_type = "application/scim+json"),
-    responses(
-        (status = 200, description = "The user as it is now.", body = ScimUser, content_type = "application/scim+json"),
-        ScimBadRequest,
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimConflict,
-        ScimTooLarge,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 200, description = "The user as it is now.", body = ScimUser, content_type = "application/scim+json"), WriteErrors)
 )]
 pub(crate) async fn patch(
     tenant: Tenant,
@@ -306,13 +255,7 @@ fn updated(state: &AppState, written: writes::Written, projection: &Projection) 
     operation_id = "deleteUser",
     tag = "Users",
     params(("id" = String, Path, description = "The resource's id.")),
-    responses(
-        (status = 204, description = "Deleted."),
-        ScimUnauthorized,
-        ScimNotFound,
-        ScimThrottled,
-        ScimUnavailable
-    )
+    responses((status = 204, description = "Deleted."), DeleteErrors)
 )]
 pub(crate) async fn delete(
     tenant: Tenant,

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::AppPrincipal;
 use uapi_platform::error::{ApiError, ApiResult};
-use uapi_platform::openapi::{BadRequest, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::openapi::{BadRequest, ListErrors, NotFound, ReadErrors, Routes, Unauthorized, Unprocessable};
 use uapi_platform::pagination::{self, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
@@ -188,7 +188,7 @@ pub(crate) async fn create(
     operation_id = "listWebhooks",
     tag = "webhooks",
     params(PageQuery),
-    responses((status = 200, description = "A page of subscriptions.", body = ListResponse<WebhookView>), BadRequest, Unauthorized)
+    responses((status = 200, description = "A page of subscriptions.", body = ListResponse<WebhookView>), ListErrors)
 )]
 pub(crate) async fn list(
     who: AppPrincipal,
@@ -218,7 +218,7 @@ pub(crate) async fn owned(state: &AppState, who: &AppPrincipal, id: Uuid) -> Api
     operation_id = "getWebhook",
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "The subscription's id.")),
-    responses((status = 200, description = "The subscription.", body = WebhookView), Unauthorized, NotFound)
+    responses((status = 200, description = "The subscription.", body = WebhookView), ReadErrors)
 )]
 pub(crate) async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let sub = owned(&state, &who, *id).await?;
@@ -283,7 +283,7 @@ pub(crate) async fn update(
     operation_id = "deleteWebhook",
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "The subscription's id.")),
-    responses((status = 204, description = "Deleted."), Unauthorized, NotFound)
+    responses((status = 204, description = "Deleted."), ReadErrors)
 )]
 pub(crate) async fn delete(
     who: AppPrincipal,
@@ -305,7 +305,7 @@ pub(crate) async fn delete(
     operation_id = "rotateWebhookSecret",
     tag = "webhooks",
     params(("id" = Uuid, Path, description = "The subscription's id.")),
-    responses((status = 200, description = "The subscription, with its new secret.", body = WebhookView), Unauthorized, NotFound)
+    responses((status = 200, description = "The subscription, with its new secret.", body = WebhookView), ReadErrors)
 )]
 pub(crate) async fn rotate_secret(
     who: AppPrincipal,
