@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test chaos bench conformance build dev-keys fmt lint check-compose clean-dev help
+.PHONY: run test chaos bench conformance api-check build dev-keys fmt lint check-compose clean-dev help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -25,6 +25,9 @@ bench: ## release build, start the system on bench ports, measure SCIM throughpu
 
 conformance: ## start control-plane and scim-ingress with a fresh connection and run the third-party SCIM testers against it
 	@scripts/conformance.sh
+
+api-check: ## start every service and run schemathesis against each /openapi.json with real tokens (no 5xx, every answer as documented)
+	@scripts/api-check.sh
 
 build: ## debug build of every binary
 	$(CARGO) build --workspace --bins

@@ -237,6 +237,8 @@ error_responses! {
     BadRequest = "400", "The request is not valid: `detail` says which part and why.";
     /// 401: no valid token of the scope the route takes.
     Unauthorized = "401", "No valid bearer token of the scope this route takes.";
+    /// 403: a valid token of the other scope (application vs consumer).
+    Forbidden = "403", "The token is valid but of the other scope (application or consumer).";
     /// 404: nothing with that id for this caller (another tenant's ids are 404 too).
     NotFound = "404", "Nothing with that id for this caller.";
     /// 409: the write conflicts with what exists.
@@ -246,10 +248,13 @@ error_responses! {
 }
 
 response_set! {
-    /// A list's errors: a bad cursor, limit or filter; no token.
-    ListErrors = BadRequest, Unauthorized;
-    /// A read's errors: no token; nothing with that id for this caller.
-    ReadErrors = Unauthorized, NotFound;
+    /// A scoped route's token errors: none or invalid (401), of the other scope (403).
+    TokenErrors = Unauthorized, Forbidden;
+    /// A list's errors: a bad cursor, limit or filter; the token's.
+    ListErrors = BadRequest, TokenErrors;
+    /// A read's errors: an id that is not one (400); the token's; nothing with that id for this
+    /// caller (404).
+    ReadErrors = BadRequest, TokenErrors, NotFound;
 }
 
 /// The name of the bearer-token security scheme every document declares.

@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use uapi_events::v1::connection_event::Kind;
 use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::openapi::{
-    BadRequest, Conflict, ListErrors, NotFound, ReadErrors, Routes, Unauthorized, Unprocessable,
+    BadRequest, Conflict, ListErrors, NotFound, ReadErrors, Routes, TokenErrors, Unprocessable,
 };
 use uapi_platform::pagination::Meta;
 use uapi_platform::problem::Problem;
@@ -141,7 +141,7 @@ pub(crate) struct CreateConnection {
     responses(
         (status = 201, description = "The connection, with its metadata.", body = ConnectionView),
         BadRequest,
-        Unauthorized,
+        TokenErrors,
         NotFound,
         Conflict,
         Unprocessable

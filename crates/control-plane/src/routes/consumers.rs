@@ -3,7 +3,7 @@
 use actix_web::{HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::AppPrincipal;
-use uapi_platform::openapi::{BadRequest, Conflict, ListErrors, ReadErrors, Routes, Unauthorized, Unprocessable};
+use uapi_platform::openapi::{BadRequest, Conflict, ListErrors, ReadErrors, Routes, TokenErrors, Unprocessable};
 use uapi_platform::pagination::ListResponse;
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
@@ -60,7 +60,7 @@ pub(crate) struct CreateConsumer {
     responses(
         (status = 201, description = "The consumer.", body = ConsumerView),
         BadRequest,
-        Unauthorized,
+        TokenErrors,
         Conflict,
         Unprocessable
     )

@@ -130,16 +130,17 @@ pub struct ScimUser {
     id: Option<String>,
     /// Okta's user id.
     external_id: Option<String>,
-    /// Unique within the connection (case-insensitive).
-    user_name: String,
-    #[schema(value_type = Object)]
+    /// Unique within the connection (case-insensitive). Required in a create or replace; an
+    /// answer projected with `attributes`/`excludedAttributes` may leave it out.
+    user_name: Option<String>,
+    #[schema(value_type = Option<Object>)]
     name: Option<Value>,
     display_name: Option<String>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     emails: Option<Vec<Value>>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     phone_numbers: Option<Vec<Value>>,
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     addresses: Option<Vec<Value>>,
     title: Option<String>,
     user_type: Option<String>,
@@ -148,14 +149,14 @@ pub struct ScimUser {
     /// `false` deactivates the employee.
     active: Option<bool>,
     /// Read-only: the groups hold memberships.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     groups: Option<Vec<Value>>,
     /// `urn:ietf:params:scim:schemas:extension:enterprise:2.0:User`: employeeNumber, department,
     /// manager, …
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     #[schema(rename = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User")]
     enterprise: Option<Value>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     meta: Option<Value>,
 }
 
@@ -171,12 +172,13 @@ pub struct ScimGroup {
     schemas: Vec<String>,
     id: Option<String>,
     external_id: Option<String>,
-    /// Unique within the connection.
-    display_name: String,
+    /// Unique within the connection. Required in a create or replace; an answer projected with
+    /// `attributes`/`excludedAttributes` may leave it out.
+    display_name: Option<String>,
     /// `{value: <user id>, display}`; omitted with `excludedAttributes=members`.
-    #[schema(value_type = Vec<Object>)]
+    #[schema(value_type = Option<Vec<Object>>)]
     members: Option<Vec<Value>>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     meta: Option<Value>,
 }
 

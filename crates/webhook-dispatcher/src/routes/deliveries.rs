@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::AppPrincipal;
 use uapi_platform::error::ApiResult;
-use uapi_platform::openapi::{BadRequest, Conflict, NotFound, Routes, Unauthorized, Unprocessable};
+use uapi_platform::openapi::{BadRequest, Conflict, NotFound, Routes, TokenErrors, Unprocessable};
 use uapi_platform::pagination::{self, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
@@ -106,7 +106,7 @@ pub(crate) struct ListQuery {
     operation_id = "listDeliveries",
     tag = "deliveries",
     params(("id" = Uuid, Path, description = "The subscription's id."), ListQuery),
-    responses((status = 200, description = "A page of deliveries.", body = ListResponse<DeliveryView>), BadRequest, Unauthorized, NotFound)
+    responses((status = 200, description = "A page of deliveries.", body = ListResponse<DeliveryView>), BadRequest, TokenErrors, NotFound)
 )]
 pub(crate) async fn list(
     who: AppPrincipal,
@@ -138,7 +138,7 @@ pub(crate) async fn list(
     ),
     responses(
         (status = 202, description = "Queued; the delivery as it is now.", body = DeliveryView),
-        Unauthorized,
+        TokenErrors,
         NotFound,
         Conflict
     )
@@ -192,7 +192,7 @@ struct Recovered {
     responses(
         (status = 202, description = "How many were queued again.", body = Recovered),
         BadRequest,
-        Unauthorized,
+        TokenErrors,
         NotFound,
         Unprocessable
     )

@@ -5,7 +5,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::AppPrincipal;
 use uapi_platform::error::{ApiError, ApiResult};
-use uapi_platform::openapi::{BadRequest, ListErrors, NotFound, ReadErrors, Routes, Unauthorized, Unprocessable};
+use uapi_platform::openapi::{BadRequest, ListErrors, NotFound, ReadErrors, Routes, TokenErrors, Unprocessable};
 use uapi_platform::pagination::{self, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
@@ -139,7 +139,7 @@ async fn delivery_url(state: &AppState, raw: &str) -> Result<String, Problem> {
     responses(
         (status = 201, description = "The subscription, with its secret.", body = WebhookView),
         BadRequest,
-        Unauthorized,
+        TokenErrors,
         Unprocessable
     )
 )]
@@ -236,7 +236,7 @@ pub(crate) async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::
     responses(
         (status = 200, description = "The subscription as it is now.", body = WebhookView),
         BadRequest,
-        Unauthorized,
+        TokenErrors,
         NotFound,
         Unprocessable
     )
