@@ -80,6 +80,10 @@ pub struct HttpSettings {
     pub drain_delay_ms: u64,
     /// How long in-flight requests may take to finish after the listener closes.
     pub shutdown_timeout_secs: u64,
+    /// Origins (`scheme://host[:port]`, comma-separated) whose pages may call this API from a
+    /// browser: the portal's, for its API Explorer. Empty: none.
+    #[serde(default)]
+    pub cors_origins: String,
 }
 
 impl HttpSettings {
@@ -90,7 +94,27 @@ impl HttpSettings {
         if self.body_limit_bytes == 0 {
             return Err(ConfigError::invalid(&format!("{section}.body_limit_bytes"), "must be positive"));
         }
+        for origin in self.cors_origins() {
+            let parsed = url::Url::parse(origin).ok();
+            let is_origin = parsed.is_some_and(|u| {
+                matches!(u.scheme(), "http" | "https")
+                    && u.path() == "/"
+                    && !origin.ends_with('/')
+                    && u.query().is_none()
+            });
+            if !is_origin {
+                return Err(ConfigError::invalid(
+                    &format!("{section}.cors_origins"),
+                    format!("{origin:?} is not an origin like https://portal.example.com"),
+                ));
+            }
+        }
         Ok(())
+    }
+
+    /// The origins of [`HttpSettings::cors_origins`], one by one.
+    pub fn cors_origins(&self) -> impl Iterator<Item = &str> {
+        self.cors_origins.split(',').map(str::trim).filter(|o| !o.is_empty())
     }
 }
 
@@ -279,6 +303,17 @@ mod tests {
     fn mistyped_value_is_a_load_error_naming_the_key() {
         let err = load::<Sample>(DEFAULTS, env(&[("UAPI_HTTP__PORT", "eighty")])).expect_err("rejects");
         assert!(err.to_string().contains("port"), "{err}");
+    }
+
+    #[test]
+    fn cors_origins_are_origins() {
+        let ok = ("UAPI_HTTP__CORS_ORIGINS", "http://127.0.0.1:8084, https://portal.example.com");
+        let s: Sample = load(DEFAULTS, env(&[ok])).expect("loads");
+        assert_eq!(s.http.cors_origins().collect::<Vec<_>>(), ["http://127.0.0.1:8084", "https://portal.example.com"]);
+        for bad in ["https://portal.example.com/", "https://x.example/path", "ftp://x.example", "portal.example.com"] {
+            let err = load::<Sample>(DEFAULTS, env(&[("UAPI_HTTP__CORS_ORIGINS", bad)])).expect_err(bad);
+            assert!(err.to_string().contains("http.cors_origins"), "{err}");
+        }
     }
 
     #[test]

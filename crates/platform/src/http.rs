@@ -46,6 +46,17 @@ pub struct HttpService {
     drain_delay: Duration,
 }
 
+/// What browsers may do from `origins` (the portal's API Explorer): call every route with a
+/// bearer token and a JSON body, and read the headers a client acts on.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let cors = origins.iter().fold(actix_cors::Cors::default(), |cors, origin| cors.allowed_origin(origin));
+    cors.allowed_methods(["GET", "POST", "PUT", "PATCH", "DELETE"])
+        .allowed_headers([header::AUTHORIZATION, header::CONTENT_TYPE, header::ACCEPT])
+        .expose_headers([header::LOCATION, header::RETRY_AFTER, header::WWW_AUTHENTICATE])
+        .max_age(600)
+}
+
 /// Binds `settings.host:port` and builds the server. `configure` adds the service's routes; its
 /// shared state is registered there as `web::Data`.
 pub fn bind<F>(
@@ -63,8 +74,10 @@ where
     let addr = listener.local_addr()?;
     let body_limit = settings.body_limit_bytes;
     let (ready_data, metrics_data) = (web::Data::new(readiness.clone()), web::Data::new(metrics));
+    let origins: Vec<String> = settings.cors_origins().map(str::to_owned).collect();
     let app = move || {
         App::new()
+            .wrap(actix_web::middleware::Condition::new(!origins.is_empty(), cors(&origins)))
             .wrap(from_fn(move |req, next| refuse_nul(errors, req, next)))
             .wrap(TracingLogger::<TraceparentRootSpan>::new())
             // Outermost, so the per-request log line stays short (outside the request span).

@@ -29,6 +29,11 @@ impl Drop for Running {
 }
 
 fn start(errors: ErrorStyle) -> Running {
+    start_with(errors, "")
+}
+
+/// Like [`start`], letting browsers on `cors_origins` call it.
+fn start_with(errors: ErrorStyle, cors_origins: &str) -> Running {
     let settings = HttpSettings {
         host: "127.0.0.1".into(),
         port: 0,
@@ -36,6 +41,7 @@ fn start(errors: ErrorStyle) -> Running {
         body_limit_bytes: 1 << 20,
         drain_delay_ms: 0,
         shutdown_timeout_secs: 1,
+        cors_origins: cors_origins.into(),
     };
     let service = http::bind(&settings, Readiness::new(None, None), Metrics::new("test"), errors, |cfg| {
         cfg.route("/scim/v2/Users", web::get().to(|| async { HttpResponse::Ok().body("[]") }));
@@ -253,6 +259,7 @@ async fn the_server_stops_gracefully() {
         body_limit_bytes: 1024,
         drain_delay_ms: 0,
         shutdown_timeout_secs: 1,
+        cors_origins: String::new(),
     };
     let service = http::bind(&settings, Readiness::new(None, None), Metrics::new("test"), ErrorStyle::Problem, |_| {})
         .expect("bind");
@@ -269,4 +276,34 @@ async fn the_server_stops_gracefully() {
     let served = tokio::time::timeout(Duration::from_secs(10), running).await.expect("stops in time");
     served.expect("task").expect("clean stop");
     assert!(TcpStream::connect(("127.0.0.1", port)).is_err(), "the listener is closed");
+}
+
+/// A browser's preflight for a bearer-token GET from `origin`.
+fn preflight(port: u16, origin: &str) -> Response {
+    let request = format!(
+        "OPTIONS /scim/v2/Users HTTP/1.1\r\nhost: localhost\r\norigin: {origin}\r\n\
+         access-control-request-method: GET\r\naccess-control-request-headers: authorization\r\n\
+         connection: close\r\n\r\n"
+    );
+    exchange_once(port, request.into_bytes())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn browsers_on_an_allowed_origin_may_call_the_api_and_no_others() {
+    let portal = "http://127.0.0.1:8084";
+    let server = start_with(ErrorStyle::Problem, &format!("{portal}, https://portal.example.com"));
+    let port = server.port;
+    let allowed = blocking(move || preflight(port, portal)).await;
+    assert_eq!(allowed.status, 200, "{allowed:?}");
+    assert_eq!(allowed.header("access-control-allow-origin"), Some(portal));
+    let methods = allowed.header("access-control-allow-methods").unwrap_or_default().to_owned();
+    assert!(methods.contains("GET") && methods.contains("PATCH"), "{methods}");
+    let other = blocking(move || preflight(port, "http://evil.example")).await;
+    assert_eq!(other.header("access-control-allow-origin"), None, "{other:?}");
+
+    // Without origins configured, no CORS header at all.
+    let closed = start(ErrorStyle::Problem);
+    let port = closed.port;
+    let refused = blocking(move || preflight(port, portal)).await;
+    assert_eq!(refused.header("access-control-allow-origin"), None, "{refused:?}");
 }
