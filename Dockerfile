@@ -23,7 +23,7 @@ WORKDIR /app
 COPY . .
 
 # The service binaries the image may contain; those not (yet) in the workspace are skipped.
-ARG BINARIES="control-plane uapi scim-ingress employee-store webhook-dispatcher"
+ARG BINARIES="control-plane uapi scim-ingress employee-store webhook-dispatcher portal"
 
 # Registry and target/ live in cache mounts, so rebuilds only recompile what changed. The binaries
 # are copied out of the cache mount (it is not part of the layer). Stale copies from an earlier build

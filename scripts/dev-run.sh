@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 # Services and their ports, in start order. Each binary supports `migrate` and `serve`.
 SERVICES=(control-plane:8080 scim-ingress:8081 employee-store:8082 webhook-dispatcher:8083)
+# The portal keeps no state: no database, nothing to migrate.
+PORTAL=portal:8084
 
 PG_HOST=${PG_HOST:-127.0.0.1} PG_PORT=${PG_PORT:-5432}
 AMQP_HOST=${AMQP_HOST:-127.0.0.1} AMQP_PORT=${AMQP_PORT:-5672}
@@ -62,6 +64,8 @@ export UAPI_TELEMETRY__LOG_FORMAT=${UAPI_TELEMETRY__LOG_FORMAT:-pretty}
 # The local journey delivers webhooks to `uapi webhooks listen` on 127.0.0.1: allow loopback targets.
 export UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS=${UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS:-true}
 export RUST_LOG=${RUST_LOG:-info,actix_server=warn,lapin=warn}
+# The portal's API Explorer calls every API from its page.
+export UAPI_HTTP__CORS_ORIGINS=${UAPI_HTTP__CORS_ORIGINS:-http://127.0.0.1:8084}
 
 for entry in "${SERVICES[@]}"; do
   name=${entry%%:*}
@@ -78,7 +82,7 @@ stop() {
 }
 trap stop INT TERM EXIT
 
-for entry in "${SERVICES[@]}"; do
+for entry in "${SERVICES[@]}" "$PORTAL"; do
   name=${entry%%:*}
   # Each line is prefixed with the service name; sed -u keeps the lines flowing as they come.
   # The prefixer ignores Ctrl-C so the services' own shutdown lines still get printed.
@@ -86,7 +90,7 @@ for entry in "${SERVICES[@]}"; do
   pids+=($!)
 done
 
-for entry in "${SERVICES[@]}"; do
+for entry in "${SERVICES[@]}" "$PORTAL"; do
   name=${entry%%:*} port=${entry##*:}
   for _ in $(seq 1 60); do
     curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 && break
@@ -98,6 +102,7 @@ done
 cat <<MSG
 
 $(say "uapi-hris is running")
+  portal          http://127.0.0.1:8084   (start here: the API Explorer, every API's document)
   control-plane   http://127.0.0.1:8080   (admin API, /api/auth, consumers, connections)
   scim-ingress    http://127.0.0.1:8081   (SCIM 2.0 for Okta: /scim/v2)
   employee-store  http://127.0.0.1:8082   (/api/hris/employees)

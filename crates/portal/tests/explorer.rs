@@ -1,0 +1,73 @@
+//! The API Explorer: Swagger UI served from the binary, offering every service's document, with
+//! nothing loaded from anywhere but the portal and the APIs.
+
+use std::collections::HashMap;
+
+use tokio_util::sync::CancellationToken;
+use uapi_platform::config::Sources;
+use uapi_portal::config::Settings;
+use uapi_portal::startup::Application;
+
+async fn spawn_portal() -> (String, CancellationToken) {
+    let env: HashMap<String, String> = [
+        ("UAPI_HTTP__PORT", "0"),
+        ("UAPI_HTTP__WORKERS", "1"),
+        ("UAPI_SERVICES__CONTROL_PLANE", "http://127.0.0.1:18080"),
+        ("UAPI_SERVICES__SCIM_INGRESS", "http://127.0.0.1:18081"),
+        ("UAPI_SERVICES__EMPLOYEE_STORE", "http://127.0.0.1:18082"),
+        ("UAPI_SERVICES__WEBHOOK_DISPATCHER", "http://127.0.0.1:18083"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_owned(), v.to_owned()))
+    .collect();
+    let settings = Settings::load(Sources { file: None, env: Some(env) }).expect("settings");
+    let app = Application::build(&settings).expect("builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let stop = CancellationToken::new();
+    tokio::spawn(app.run_until(stop.clone()));
+    (base, stop)
+}
+
+fn client() -> reqwest::Client {
+    reqwest::Client::builder().redirect(reqwest::redirect::Policy::none()).build().expect("client")
+}
+
+#[tokio::test]
+async fn the_explorer_offers_every_services_document_and_loads_nothing_from_elsewhere() {
+    let (base, stop) = spawn_portal().await;
+    let http = client();
+
+    let home = http.get(format!("{base}/")).send().await.expect("home");
+    assert_eq!(home.status(), 303);
+    assert_eq!(home.headers()["location"], "/explorer/");
+
+    let page = http.get(format!("{base}/explorer/")).send().await.expect("page");
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.expect("html");
+    assert!(html.contains("swagger-ui"), "{html}");
+    // Every script and stylesheet is the portal's own.
+    for attr in ["src=\"", "href=\""] {
+        for reference in html.split(attr).skip(1).filter_map(|s| s.split('"').next()) {
+            assert!(!reference.contains("://"), "{reference} is loaded from elsewhere");
+        }
+    }
+    let bundle = http.get(format!("{base}/explorer/swagger-ui-bundle.js")).send().await.expect("bundle");
+    assert_eq!(bundle.status(), 200, "the assets are embedded");
+
+    let init = http.get(format!("{base}/explorer/swagger-initializer.js")).send().await.expect("initializer");
+    let init = init.text().await.expect("js");
+    for port in 18080..=18083 {
+        assert!(init.contains(&format!("http://127.0.0.1:{port}/openapi.json")), "{port}: {init}");
+    }
+    assert!(init.contains(r#""validatorUrl": "none""#), "no validator badge: {init}");
+    stop.cancel();
+}
+
+#[test]
+fn a_service_url_must_be_a_base_url() {
+    for bad in ["ftp://x", "http://127.0.0.1:8080/", "nonsense"] {
+        let env = HashMap::from([("UAPI_SERVICES__EMPLOYEE_STORE".to_owned(), bad.to_owned())]);
+        let err = Settings::load(Sources { file: None, env: Some(env) }).expect_err(bad);
+        assert!(err.to_string().contains("services.employee_store"), "{err}");
+    }
+}
