@@ -122,16 +122,27 @@ impl Writer {
 async fn write_batch(pool: &PgPool, rows: Vec<Projected>) -> Vec<Result<(), HandleError>> {
     match write_rows(pool, rows.iter()).await {
         Ok(()) => rows.iter().map(|_| Ok(())).collect(),
-        // One bad row must not fail its neighbours: retry each alone and report each result.
+        // One bad row must not fail its neighbours: retry each alone, in feed order, and report
+        // each result in submission order.
         Err(_) if rows.len() > 1 => {
-            let mut results = Vec::with_capacity(rows.len());
-            for row in &rows {
-                results.push(write_rows(pool, std::iter::once(row)).await);
+            let mut results: Vec<Option<Result<(), HandleError>>> = rows.iter().map(|_| None).collect();
+            for i in feed_order(&rows.iter().collect::<Vec<_>>()) {
+                results[i] = Some(write_rows(pool, std::iter::once(&rows[i])).await);
             }
-            results
+            results.into_iter().map(|r| r.unwrap_or_else(|| Err(permanent("not written")))).collect()
         }
         Err(e) => vec![Err(e)],
     }
+}
+
+/// The order `events` go to the feed in, as indexes: each employee's versions in version order,
+/// in the place of the employee's first event; employees in the order they first appear.
+fn feed_order(events: &[&Projected]) -> Vec<usize> {
+    let first: std::collections::HashMap<Uuid, usize> =
+        events.iter().enumerate().rev().map(|(i, e)| (e.row.id, i)).collect();
+    let mut order: Vec<usize> = (0..events.len()).collect();
+    order.sort_by_key(|&i| (first.get(&events[i].row.id).copied(), events[i].row.version));
+    order
 }
 
 /// Writes the newest version of each employee among `events` in one statement, and every event
@@ -151,12 +162,7 @@ async fn write_rows<'a>(pool: &PgPool, events: impl Iterator<Item = &'a Projecte
             .or_insert(row);
     }
     let rows: Vec<EmployeeRow> = newest.into_values().cloned().collect();
-    // An employee's versions go to the feed in version order, wherever the batch has them.
-    let mut feed: Vec<&Projected> = events.clone();
-    let first: std::collections::HashMap<Uuid, usize> =
-        events.iter().enumerate().rev().map(|(i, e)| (e.row.id, i)).collect();
-    feed.sort_by_key(|e| (first.get(&e.row.id).copied(), e.row.version));
-    let feed: Vec<&FeedEvent> = feed.into_iter().map(|e| &e.feed).collect();
+    let feed: Vec<&FeedEvent> = feed_order(&events).into_iter().map(|i| &events[i].feed).collect();
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
     let applied = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
@@ -168,4 +174,39 @@ async fn write_rows<'a>(pool: &PgPool, events: impl Iterator<Item = &'a Projecte
         .map_err(HandleError::from_query)?;
     tracing::debug!(rows = rows.len(), applied, "employee events projected");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(employee: Uuid, version: i64) -> Projected {
+        let id = Uuid::now_v7();
+        Projected {
+            row: EmployeeRow {
+                id: employee,
+                application_id: id,
+                consumer_id: id,
+                connection_id: id,
+                version,
+                last_event_id: id,
+                employment_status: "ACTIVE".into(),
+                work_email_lower: None,
+                data: serde_json::Value::Null,
+                updated_at: chrono::Utc::now(),
+                deleted_at: None,
+            },
+            feed: FeedEvent { consumer_id: id, event_id: id, body: serde_json::Value::Null },
+        }
+    }
+
+    #[test]
+    fn the_feed_takes_each_employees_versions_in_order_where_the_employee_first_appears() {
+        let (a, b) = (Uuid::now_v7(), Uuid::now_v7());
+        let events = [event(a, 3), event(b, 1), event(a, 2), event(b, 2), event(a, 4)];
+        let refs: Vec<&Projected> = events.iter().collect();
+        let order: Vec<(Uuid, i64)> =
+            feed_order(&refs).into_iter().map(|i| (events[i].row.id, events[i].row.version)).collect();
+        assert_eq!(order, [(a, 2), (a, 3), (a, 4), (b, 1), (b, 2)]);
+    }
 }

@@ -445,7 +445,10 @@ impl Dispatcher {
         if waiting {
             inner.wake.notify_one();
         }
-        let record = Record { attempt: record, next, subscription: c.subscription_id, gone: result.gone() };
+        // The lease runs from the claim (`at`; an early send's row is leased later, by its fan-out,
+        // so `at` is the earlier bound), less a second for the database's clock and ours.
+        let lease_ends = at + inner.settings.lease().saturating_sub(Duration::from_secs(1));
+        let record = Record { attempt: record, next, subscription: c.subscription_id, gone: result.gone(), lease_ends };
         match inner.recorder.record(record).await {
             Ok(()) if c.attempt_count == 0 => inner.early.first_recorded(c.subscription_id, &c.entity_id, c.version),
             Ok(()) => {}

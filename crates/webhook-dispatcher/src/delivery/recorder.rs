@@ -20,6 +20,9 @@ pub struct Record {
     pub subscription: Uuid,
     /// The endpoint answered 410 Gone.
     pub gone: bool,
+    /// Until when this worker's lease on the delivery surely holds: a record written later could
+    /// overwrite what another worker, claiming the delivery since, recorded.
+    pub lease_ends: std::time::Instant,
 }
 
 type Ticket = (Record, oneshot::Sender<anyhow::Result<()>>);
@@ -87,24 +90,29 @@ async fn write_batches(
 /// The longest pause between two tries to reach the database.
 const MAX_PAUSE: std::time::Duration = std::time::Duration::from_secs(2);
 
-/// Writes `records`, trying again while the database is unreachable (a restart, a failover): an
-/// attempt made and not recorded keeps its delivery leased, and it would go out a second time when
-/// the lease expires. The attempts wait here, in order, until the database is back.
+/// Writes `records`, trying again while the database is unreachable (a restart, a failover) and
+/// every record's lease holds: an attempt made and not recorded keeps its delivery leased until the
+/// lease expires, and then goes out a second time. Past the lease the record is given up, as another
+/// worker may own the delivery by then.
 async fn write_until_reachable(
     pool: &PgPool,
     records: &[&Record],
     disable_after_secs: u64,
     cache: &SubscriptionCache,
 ) -> anyhow::Result<()> {
+    let deadline = records.iter().map(|r| r.lease_ends).min().unwrap_or_else(std::time::Instant::now);
     let mut pause = std::time::Duration::from_millis(100);
     loop {
         match write(pool, records, disable_after_secs, cache).await {
-            Err(Failure::Unreachable(e)) => {
+            Err(Failure::Unreachable(e)) if std::time::Instant::now() + pause < deadline => {
                 tracing::warn!(error = %e, records = records.len(), "database unreachable; attempts will be recorded when it is back");
                 tokio::time::sleep(pause).await;
                 pause = (pause * 2).min(MAX_PAUSE);
             }
-            Err(Failure::Other(e)) => return Err(e),
+            // The attempt ids are fixed: a try whose commit was acknowledged too late for us to
+            // hear meets its own rows.
+            Err(Failure::Recorded) => return Ok(()),
+            Err(Failure::Other(e) | Failure::Unreachable(e)) => return Err(e),
             Ok(()) => return Ok(()),
         }
     }
@@ -114,6 +122,8 @@ async fn write_until_reachable(
 enum Failure {
     /// The database is down or the connection was lost: the same batch goes through later.
     Unreachable(anyhow::Error),
+    /// Its attempt rows exist: an earlier try of this batch committed.
+    Recorded,
     Other(anyhow::Error),
 }
 
@@ -125,7 +135,13 @@ impl From<PoolError> for Failure {
 
 impl From<diesel::result::Error> for Failure {
     fn from(e: diesel::result::Error) -> Self {
-        if uapi_platform::db::is_connection_lost(&e) { Self::Unreachable(e.into()) } else { Self::Other(e.into()) }
+        use diesel::result::{DatabaseErrorKind, Error};
+        match e {
+            // The only row the transaction inserts is the attempt, under its own fixed id.
+            Error::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Self::Recorded,
+            e if uapi_platform::db::is_connection_lost(&e) => Self::Unreachable(e.into()),
+            e => Self::Other(e.into()),
+        }
     }
 }
 
