@@ -18,13 +18,13 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let services = settings.services.clone();
+        let explorer = routes::explorer::config(&settings.services);
         let http = http::bind(
             &settings.http,
             Readiness::new(None, None),
             Metrics::new(SERVICE),
             ErrorStyle::Problem,
-            move |cfg| routes::configure(cfg, &services),
+            move |cfg| routes::configure(cfg, explorer.clone()),
         )?;
         Ok(Self { http })
     }

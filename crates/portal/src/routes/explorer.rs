@@ -11,20 +11,24 @@ use crate::config::ServicesSection;
 /// Where the Explorer is served.
 pub const PATH: &str = "/explorer";
 
-pub fn configure(cfg: &mut web::ServiceConfig, services: &ServicesSection) {
+/// Swagger UI's configuration: built once at start-up, cloned into each HTTP worker.
+pub fn config(services: &ServicesSection) -> Config<'static> {
     let urls: Vec<Url<'static>> = services
         .all()
         .into_iter()
-        // Built once per process; Swagger UI's configuration wants 'static text.
+        // Once per process; Swagger UI's configuration wants 'static text.
         .map(|(name, base)| Url::new(name, Box::leak(format!("{base}/openapi.json").into_boxed_str())))
         .collect();
-    let config = Config::new(urls)
+    Config::new(urls)
         // The validator badge would send each document to swagger.io.
         .validator_url("none")
         .persist_authorization(true)
         .try_it_out_enabled(true)
         .display_request_duration(true)
         .deep_linking(true)
-        .filter(true);
+        .filter(true)
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig, config: Config<'static>) {
     cfg.service(SwaggerUi::new(format!("{PATH}/{{_:.*}}")).config(config));
 }

@@ -5,11 +5,12 @@ pub mod explorer;
 use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 
-use crate::config::ServicesSection;
+use utoipa_swagger_ui::Config;
 
-pub fn configure(cfg: &mut web::ServiceConfig, services: &ServicesSection) {
+/// `explorer`: the API Explorer's configuration ([`explorer::config`]).
+pub fn configure(cfg: &mut web::ServiceConfig, explorer: Config<'static>) {
     cfg.route("/", web::get().to(home)).route(explorer::PATH, web::get().to(explorer_root));
-    explorer::configure(cfg, services);
+    explorer::configure(cfg, explorer);
 }
 
 async fn home() -> HttpResponse {
