@@ -59,10 +59,13 @@ pub struct ClaimLimits<'a> {
     pub order_gap: std::time::Duration,
 }
 
-/// Claims due, unleased deliveries of enabled subscriptions: at most each subscription's
-/// capacity, round-robin across subscriptions (so one endpoint's backlog never starves the
-/// others), and each version of an entity in order (`in_order!` in `db`, or after `order_gap`). Rows
-/// another worker is claiming are skipped (`SKIP LOCKED`).
+/// Claims due, unleased deliveries of enabled subscriptions, and the test events of disabled
+/// ones (a test checks an endpoint before it is enabled; its other deliveries wait for that): at
+/// most each subscription's capacity, round-robin across subscriptions (so one endpoint's backlog
+/// never starves the others), and each version of an entity in order (`in_order!` in `db`, or
+/// after `order_gap`). Rows another worker is claiming are skipped (`SKIP LOCKED`). The
+/// subscription's status picks one branch of the lateral (a one-time filter in the plan), so a
+/// disabled subscription's waiting backlog is never walked, only its `deliveries_tests` entries.
 pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> QueryResult<Vec<Claimed>> {
     if limits.limit <= 0 {
         return Ok(Vec::new());
@@ -74,10 +77,10 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
             SELECT d.id FROM subscriptions s \
             LEFT JOIN caps ON caps.subscription_id = s.id \
             CROSS JOIN LATERAL ( \
-                SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn \
+                (SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn \
                 FROM deliveries d \
-                WHERE d.subscription_id = s.id AND d.status = 'pending' AND d.next_attempt_at <= now() \
-                  AND (d.locked_until IS NULL OR d.locked_until < now()) AND ",
+                WHERE s.status = 'Enabled' AND d.subscription_id = s.id AND d.status = 'pending' \
+                  AND d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now()) AND ",
         in_order!(
             "d.subscription_id",
             "d.entity_id",
@@ -88,9 +91,17 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
         ),
         " \
                 ORDER BY d.next_attempt_at, d.id \
-                LIMIT coalesce(caps.cap, $4) \
+                LIMIT coalesce(caps.cap, $4)) \
+                UNION ALL \
+                (SELECT d.id, row_number() OVER (ORDER BY d.next_attempt_at, d.id) AS rn \
+                FROM deliveries d \
+                WHERE s.status = 'Disabled' AND d.subscription_id = s.id AND d.status = 'pending' \
+                  AND d.event_type = 'webhook.test' \
+                  AND d.next_attempt_at <= now() AND (d.locked_until IS NULL OR d.locked_until < now()) \
+                ORDER BY d.next_attempt_at, d.id \
+                LIMIT coalesce(caps.cap, $4)) \
             ) d \
-            WHERE s.status = 'Enabled' AND coalesce(caps.cap, $5) > 0 \
+            WHERE coalesce(caps.cap, $5) > 0 \
             ORDER BY d.rn, d.id \
             LIMIT $6 \
          ), locked AS ( \

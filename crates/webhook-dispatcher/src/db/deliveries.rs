@@ -1,5 +1,6 @@
-//! Deliveries and attempts: the outcome of each attempt, retry and recover, the delivery log and
-//! its retention. The fan-out lives in [`super::fanout`], claims in [`super::claims`].
+//! Deliveries and attempts: a delivery made outside the fan-out (a test event), the outcome of
+//! each attempt, retry and recover, the delivery log and its retention. The fan-out lives in
+//! [`super::fanout`], claims in [`super::claims`].
 
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
@@ -9,7 +10,7 @@ use uapi_platform::pagination::Page;
 use uapi_platform::prepared::Prepared;
 use uuid::Uuid;
 
-use super::schema::{attempts, deliveries};
+use super::schema::{attempts, deliveries, event_bodies};
 
 type SqlUuid = diesel::sql_types::Uuid;
 
@@ -37,6 +38,61 @@ pub enum Next {
     /// Retry at this time, on this ladder step.
     RetryAt(DateTime<Utc>),
     Failed,
+}
+
+/// A delivery of one event to one subscription, made outside the fan-out, with the event's body.
+pub struct NewDelivery<'a> {
+    pub id: Uuid,
+    pub subscription_id: Uuid,
+    pub application_id: Uuid,
+    pub event_id: Uuid,
+    pub event_type: &'a str,
+    pub entity_id: &'a str,
+    pub version: i64,
+    /// The webhook body, exactly as it will be signed and sent.
+    pub body: &'a str,
+}
+
+/// Stores the body and creates the delivery, pending and due now (the database's now: the claim's
+/// clock), in one transaction; a worker's claim picks it up. `false` when the subscription is gone.
+pub async fn insert(conn: &mut AsyncPgConnection, d: &NewDelivery<'_>) -> QueryResult<bool> {
+    use diesel::dsl::now;
+    use diesel::result::{DatabaseErrorKind, Error};
+    use diesel_async::AsyncConnection;
+    let inserted = conn
+        .transaction::<_, Error, _>(async |conn| {
+            diesel::insert_into(event_bodies::table)
+                .values((
+                    event_bodies::event_id.eq(d.event_id),
+                    event_bodies::application_id.eq(d.application_id),
+                    event_bodies::event_type.eq(d.event_type),
+                    event_bodies::body.eq(d.body),
+                ))
+                .execute(conn)
+                .await?;
+            diesel::insert_into(deliveries::table)
+                .values((
+                    deliveries::id.eq(d.id),
+                    deliveries::subscription_id.eq(d.subscription_id),
+                    deliveries::event_id.eq(d.event_id),
+                    deliveries::event_type.eq(d.event_type),
+                    deliveries::entity_id.eq(d.entity_id),
+                    deliveries::version.eq(d.version),
+                    deliveries::status.eq(PENDING),
+                    deliveries::next_attempt_at.eq(now),
+                    deliveries::created_at.eq(now),
+                    deliveries::updated_at.eq(now),
+                ))
+                .execute(conn)
+                .await
+        })
+        .await;
+    match inserted {
+        Ok(_) => Ok(true),
+        // Deleted since the caller read it (the delivery's foreign key).
+        Err(Error::DatabaseError(DatabaseErrorKind::ForeignKeyViolation, _)) => Ok(false),
+        Err(e) => Err(e),
+    }
 }
 
 /// Records the attempts and moves each delivery on, releasing its lease, in two statements.

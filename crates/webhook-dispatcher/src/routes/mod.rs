@@ -1,6 +1,7 @@
-//! `/api/webhooks*` (application scope): subscriptions and their delivery log.
+//! `/api/webhooks*` (application scope): subscriptions, their test events and their delivery log.
 
 pub mod deliveries;
+pub mod test_event;
 pub mod webhooks;
 
 use actix_web::web;
@@ -18,14 +19,14 @@ use utoipa::OpenApi;
     ),
     paths(
         webhooks::create, webhooks::list, webhooks::get, webhooks::update, webhooks::delete,
-        webhooks::rotate_secret,
+        webhooks::rotate_secret, test_event::send,
         deliveries::list, deliveries::retry, deliveries::recover
     ),
     components(schemas(Problem)),
     modifiers(&BearerAuth),
     security(("bearer" = [])),
     tags(
-        (name = "webhooks", description = "Subscriptions: where events go, and their signing secret."),
+        (name = "webhooks", description = "Subscriptions: where events go, their signing secret, and test events."),
         (name = "deliveries", description = "Each event's delivery to a subscription, with its attempts.")
     )
 )]
@@ -40,5 +41,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 /// Every route of the API; [`ApiDoc`] describes each (a test holds the two together).
 pub fn register(routes: &mut Routes<'_>) {
     webhooks::register(routes);
+    test_event::register(routes);
     deliveries::register(routes);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_document_describes_exactly_the_registered_routes() {
+        let findings = uapi_platform::openapi::verify(&ApiDoc::openapi(), register, |_| "application/problem+json");
+        assert!(findings.is_empty(), "{findings:#?}");
+    }
 }

@@ -79,6 +79,7 @@ async fn another_applications_webhooks_are_not_found() {
         (Method::PATCH, format!("/api/webhooks/{id}"), Some(json!({ "status": "Disabled" }))),
         (Method::DELETE, format!("/api/webhooks/{id}"), None),
         (Method::POST, format!("/api/webhooks/{id}/rotate-secret"), Some(json!({}))),
+        (Method::POST, format!("/api/webhooks/{id}/test"), Some(json!({}))),
         (Method::GET, format!("/api/webhooks/{id}/deliveries"), None),
         (Method::POST, format!("/api/webhooks/{id}/deliveries/{delivery}/retry"), Some(json!({}))),
         (Method::POST, format!("/api/webhooks/{id}/recover"), Some(json!({ "since": "2026-01-01T00:00:00Z" }))),

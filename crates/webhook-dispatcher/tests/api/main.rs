@@ -9,3 +9,4 @@ mod isolation;
 mod outage;
 mod process;
 mod receiver;
+mod test_events;
