@@ -55,6 +55,9 @@ pub struct ScimSettings {
     pub rate_limit_per_sec: f64,
     /// Requests a connection may make at once before the rate applies.
     pub rate_limit_burst: u32,
+    /// How often each replica writes the request activity it noted (the directory status's
+    /// `lastRequestAt`, `lastPushAt`, `recentErrors`).
+    pub activity_flush_ms: u64,
 }
 
 /// `[connections]`
@@ -96,6 +99,9 @@ impl Validate for Settings {
         }
         if self.scim.rate_limit_burst == 0 {
             return Err(ConfigError::invalid("scim.rate_limit_burst", "must be at least 1"));
+        }
+        if !(10..=60_000).contains(&self.scim.activity_flush_ms) {
+            return Err(ConfigError::invalid("scim.activity_flush_ms", "must be between 10 and 60000"));
         }
         if self.connections.queue.is_empty() {
             return Err(ConfigError::invalid("connections.queue", "must not be empty"));

@@ -1,5 +1,5 @@
 //! Builds scim-ingress from its settings and runs it until shutdown: the SCIM HTTP server, the
-//! outbox relay and the connection-event consumer.
+//! outbox relay, the connection-event consumer and the activity flusher.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,6 +18,7 @@ use uapi_platform::problem::ErrorStyle;
 use uapi_platform::{db, db::PgPool};
 
 use crate::config::Settings;
+use crate::domain::activity::{self, Activity};
 use crate::state::AppState;
 use crate::{connection_events, routes};
 
@@ -31,6 +32,8 @@ pub struct Application {
     outbox_metrics: OutboxMetrics,
     connections: ConsumerSettings,
     wake: Arc<Notify>,
+    activity: Arc<Activity>,
+    activity_flush: Duration,
 }
 
 impl Application {
@@ -38,6 +41,7 @@ impl Application {
         let pool = db::pool(&settings.database)?;
         let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
         let wake = Arc::new(Notify::new());
+        let activity = Arc::new(Activity::default());
         let state = web::Data::new(AppState {
             pool: pool.clone(),
             base_url: settings.scim_base_url(),
@@ -51,6 +55,7 @@ impl Application {
             tokens: crate::scim::auth::TokenCache::new(Duration::from_millis(settings.scim.token_cache_ms)),
             creates: crate::domain::group_commit::CreateWriter::start(&settings.database, wake.clone())?,
             outbox_wake: wake.clone(),
+            activity: activity.clone(),
         });
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
         let metrics = Metrics::new(SERVICE);
@@ -75,6 +80,8 @@ impl Application {
                 dead_letters,
             },
             wake,
+            activity,
+            activity_flush: Duration::from_millis(settings.scim.activity_flush_ms),
         })
     }
 
@@ -85,18 +92,20 @@ impl Application {
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
         let (pool, broker, relay, wake, connections) =
             (self.pool, self.broker.clone(), self.relay, self.wake, self.connections);
+        let (activity, activity_flush) = (self.activity, self.activity_flush);
         let metrics = self.outbox_metrics;
         self.http
             .run_with(stop, &self.broker, |background| {
-                let projection_pool = pool.clone();
+                let (projection_pool, activity_pool) = (pool.clone(), pool.clone());
                 vec![
                     tokio::spawn(outbox::relay_until(pool, broker.clone(), relay, metrics, wake, background.clone())),
                     tokio::spawn(consumer::consume_until(
                         broker,
                         connections,
                         move |d| connection_events::handle(projection_pool.clone(), d),
-                        background,
+                        background.clone(),
                     )),
+                    tokio::spawn(activity::flush_until(activity, activity_pool, activity_flush, background)),
                 ]
             })
             .await

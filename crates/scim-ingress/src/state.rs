@@ -20,4 +20,6 @@ pub struct AppState {
     pub creates: crate::domain::group_commit::CreateWriter,
     /// Wakes the outbox relay after a commit that wrote events.
     pub outbox_wake: Arc<Notify>,
+    /// Each connection's unwritten request activity, for its directory status.
+    pub activity: Arc<crate::domain::activity::Activity>,
 }

@@ -1,5 +1,7 @@
-//! Persistence of scim-ingress: connections (for authentication), SCIM users and SCIM groups.
+//! Persistence of scim-ingress: connections (for authentication), SCIM users and SCIM groups, and
+//! what the status endpoint reports.
 
+pub mod activity;
 pub mod connections;
 pub mod groups;
 pub mod schema;

@@ -52,6 +52,27 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    connection_activity (connection_id) {
+        connection_id -> Uuid,
+        last_request_at -> Timestamptz,
+        last_push_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::table! {
+    scim_request_errors (id) {
+        id -> Uuid,
+        connection_id -> Uuid,
+        at -> Timestamptz,
+        method -> Text,
+        path -> Text,
+        status -> Integer,
+        scim_type -> Nullable<Text>,
+        detail -> Text,
+    }
+}
+
 diesel::joinable!(group_members -> groups (group_id));
 diesel::joinable!(group_members -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(groups, group_members, users);

@@ -1,6 +1,7 @@
 //! SCIM-to-employee logic: resource validation, normalization, filters and the write pipelines of
-//! users and groups.
+//! users and groups, and each connection's directory status.
 
+pub mod activity;
 pub mod bounds;
 pub mod filter_sql;
 pub mod group_commit;

@@ -1,17 +1,19 @@
 //! scim-ingress's OpenAPI document: the SCIM 2.0 routes Okta calls, their resources as this server
-//! stores them (RFC 7643), and SCIM errors (RFC 7644 §3.12). The resources are JSON objects that
-//! keep attributes this server does not map (`additionalProperties`); the types below describe
-//! them for the document only, and `/Schemas` serves the authoritative SCIM schemas.
+//! stores them (RFC 7643), SCIM errors (RFC 7644 §3.12), and the directory status route, whose
+//! errors are problems. The resources are JSON objects that keep attributes this server does not
+//! map (`additionalProperties`); the types below describe them for the document only, and
+//! `/Schemas` serves the authoritative SCIM schemas.
 
 #![allow(dead_code)]
 
 use serde_json::Value;
 use uapi_platform::error_responses;
+use uapi_platform::problem::Problem;
 use utoipa::openapi::OpenApi as Document;
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{IntoParams, OpenApi, ToSchema};
 
-use super::{discovery, groups, users};
+use super::{discovery, groups, status, users};
 
 /// The document, served at `GET /openapi.json`.
 #[derive(OpenApi)]
@@ -21,7 +23,9 @@ use super::{discovery, groups, users};
         description = "The SCIM 2.0 server (RFC 7644) an Okta SCIM app provisions into. Base URL \
                        and token come from the consumer's Okta SCIM connection (control-plane's \
                        `GET /api/connections/{id}`); every route takes the token as \
-                       `Authorization: Bearer <token>`. Bodies are `application/scim+json`."
+                       `Authorization: Bearer <token>`. SCIM bodies are `application/scim+json`; \
+                       `GET /api/scim/status` answers `application/json`, its errors \
+                       `application/problem+json`."
     ),
     paths(
         users::search, users::create, users::search_post, users::search_root, users::get, users::replace,
@@ -29,15 +33,17 @@ use super::{discovery, groups, users};
         groups::search, groups::create, groups::search_post, groups::get, groups::replace, groups::patch,
         groups::delete,
         discovery::service_provider_config, discovery::resource_types, discovery::resource_type,
-        discovery::schemas, discovery::schema
+        discovery::schemas, discovery::schema,
+        status::get
     ),
-    components(schemas(ScimErrorBody)),
+    components(schemas(ScimErrorBody, Problem)),
     modifiers(&ScimToken),
     security(("scimToken" = [])),
     tags(
         (name = "Users", description = "The connection's users; each change becomes an `employee.*` event."),
         (name = "Groups", description = "The connection's groups and memberships (`group.*` events)."),
-        (name = "Discovery", description = "What this server supports (RFC 7644 §4).")
+        (name = "Discovery", description = "What this server supports (RFC 7644 §4)."),
+        (name = "Status", description = "The connection's directory status, for the portal.")
     )
 )]
 pub struct ApiDoc;
@@ -80,7 +86,19 @@ error_responses! {
     ScimUnavailable = "503", "Temporarily unavailable; retry after `Retry-After` seconds.";
 }
 
+error_responses! {
+    "application/problem+json", "Problem";
+    /// 401 on the status route: no token, or not a live connection's.
+    StatusUnauthorized = "401", "No valid SCIM token.";
+    /// 429 on the status route: the connection is over its SCIM rate limit (`Retry-After`).
+    StatusThrottled = "429", "Too many requests for this connection; retry after `Retry-After` seconds.";
+    /// 503 on the status route: the database is unreachable (`Retry-After`).
+    StatusUnavailable = "503", "Temporarily unavailable; retry after `Retry-After` seconds.";
+}
+
 uapi_platform::response_set! {
+    /// The status route's errors.
+    StatusErrors = StatusUnauthorized, StatusThrottled, StatusUnavailable;
     /// What any SCIM request may be answered besides its own errors.
     ScimAlways = ScimUnauthorized, ScimThrottled, ScimUnavailable;
     /// A search's errors.

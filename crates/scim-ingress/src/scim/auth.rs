@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::RwLock;
 use std::time::{Duration, Instant};
 
-use actix_web::{FromRequest, HttpRequest, dev::Payload, http::header, web};
+use actix_web::{FromRequest, HttpMessage, HttpRequest, dev::Payload, http::header, web};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 
@@ -70,32 +70,46 @@ pub fn presented_token(value: &str) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
+/// Set on a request whose token named a connection, so [`super::activity`] can note the answer.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Authenticated(pub Uuid);
+
+/// The SHA-256 of the token `req` presents, if it presents one.
+pub fn token_hash(req: &HttpRequest) -> Option<Vec<u8>> {
+    req.headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(presented_token)
+        .map(|t| Sha256::digest(t.as_bytes()).to_vec())
+}
+
+/// The live connection whose token hashes to `hash`; otherwise a 401.
+pub async fn authenticate(state: &AppState, hash: Option<Vec<u8>>) -> Result<Tenant, ScimError> {
+    let hash = hash.ok_or_else(|| ScimError::unauthorized("missing or malformed Authorization header"))?;
+    if let Some(tenant) = state.tokens.get(&hash) {
+        return Ok(tenant);
+    }
+    let mut conn = state.pool.get().await?;
+    let tenant = connections::find_by_token(&mut conn, &hash)
+        .await?
+        .ok_or_else(|| ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)"))?;
+    state.tokens.put(hash, &tenant);
+    Ok(tenant)
+}
+
 impl FromRequest for Tenant {
     type Error = ScimError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, ScimError>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
-        let token = req
-            .headers()
-            .get(header::AUTHORIZATION)
-            .and_then(|v| v.to_str().ok())
-            .and_then(presented_token)
-            .map(|t| Sha256::digest(t.as_bytes()).to_vec());
+        let token = token_hash(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::Internal(anyhow::anyhow!("state missing")))?;
-            let hash = token.ok_or_else(|| ScimError::unauthorized("missing or malformed Authorization header"))?;
-            let tenant = match state.tokens.get(&hash) {
-                Some(tenant) => tenant,
-                None => {
-                    let mut conn = state.pool.get().await?;
-                    let tenant = connections::find_by_token(&mut conn, &hash).await?.ok_or_else(|| {
-                        ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)")
-                    })?;
-                    state.tokens.put(hash, &tenant);
-                    tenant
-                }
-            };
+            let tenant = authenticate(&state, token).await?;
+            // Before the rate limit: a 429 is something the connection's status shows.
+            req.extensions_mut().insert(Authenticated(tenant.connection_id));
             state.throttle.admit(tenant.connection_id).map_err(ScimError::Throttled)?;
             Ok(tenant)
         })

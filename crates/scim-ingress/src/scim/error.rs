@@ -44,6 +44,21 @@ impl ScimError {
     pub fn uniqueness(detail: impl Into<String>) -> Self {
         Self::new(StatusCode::CONFLICT, Some("uniqueness"), detail)
     }
+
+    /// The `scimType` and `detail` the client is shown; causes of server-side failures stay in
+    /// the log.
+    pub fn public(&self) -> (Option<&'static str>, String) {
+        match self {
+            Self::Client { scim_type, detail, .. } => (*scim_type, detail.clone()),
+            Self::Throttled(wait) => {
+                (None, format!("too many requests for this connection; retry after {} s", retry_after_secs(*wait)))
+            }
+            Self::Contended(_) | Self::Unavailable(_) => {
+                (None, "the service is temporarily unavailable; retry shortly".to_owned())
+            }
+            Self::Internal(_) => (None, "an unexpected error occurred; it has been logged".to_owned()),
+        }
+    }
 }
 
 impl From<ProtocolError> for ScimError {
@@ -83,24 +98,13 @@ impl ResponseError for ScimError {
 
     fn error_response(&self) -> HttpResponse {
         let status = self.status_code();
-        let (scim_type, detail) = match self {
-            Self::Client { scim_type, detail, .. } => (*scim_type, detail.clone()),
-            Self::Throttled(wait) => {
-                (None, format!("too many requests for this connection; retry after {} s", retry_after_secs(*wait)))
-            }
-            Self::Contended(cause) => {
-                tracing::warn!(%cause, "write lost every try to concurrent writes");
-                (None, "the service is temporarily unavailable; retry shortly".to_owned())
-            }
-            Self::Unavailable(cause) => {
-                tracing::warn!(%cause, "database unavailable");
-                (None, "the service is temporarily unavailable; retry shortly".to_owned())
-            }
-            Self::Internal(e) => {
-                tracing::error!(error = ?e, "SCIM request failed");
-                (None, "an unexpected error occurred; it has been logged".to_owned())
-            }
-        };
+        match self {
+            Self::Contended(cause) => tracing::warn!(%cause, "write lost every try to concurrent writes"),
+            Self::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
+            Self::Internal(e) => tracing::error!(error = ?e, "SCIM request failed"),
+            Self::Client { .. } | Self::Throttled(_) => {}
+        }
+        let (scim_type, detail) = self.public();
         let body = uapi_platform::problem::scim_error_body(status, scim_type, &detail);
         let mut res = HttpResponse::build(status);
         res.insert_header((header::CONTENT_TYPE, super::CONTENT_TYPE));
@@ -121,7 +125,7 @@ impl ResponseError for ScimError {
 }
 
 /// `Retry-After` counts whole seconds: round up, and never 0 (that would invite an immediate retry).
-fn retry_after_secs(wait: std::time::Duration) -> u64 {
+pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
     wait.as_secs_f64().ceil().max(1.0) as u64
 }
 

@@ -1,5 +1,7 @@
-//! SCIM protocol plumbing for actix: error bodies, request bodies, authentication and list responses.
+//! SCIM protocol plumbing for actix: error bodies, request bodies, authentication, list responses
+//! and the activity middleware.
 
+pub mod activity;
 pub mod auth;
 pub mod body;
 pub mod error;

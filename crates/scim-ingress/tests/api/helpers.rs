@@ -16,6 +16,9 @@ use uapi_test_support::TestDb;
 use uuid::Uuid;
 
 pub struct TestApp {
+    /// The server's root, `http://127.0.0.1:<port>`.
+    pub root: String,
+    /// The SCIM base, `<root>/scim/v2`.
     pub base: String,
     pub client: Client,
     pub pool: PgPool,
@@ -27,6 +30,7 @@ pub struct TestApp {
 }
 
 pub struct Conn {
+    pub id: Uuid,
     pub token: String,
 }
 
@@ -61,11 +65,12 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         .await
         .expect("migrate");
     let app = Application::build(&settings).expect("app");
-    let base = format!("http://127.0.0.1:{}/scim/v2", app.port());
+    let root = format!("http://127.0.0.1:{}", app.port());
+    let base = format!("{root}/scim/v2");
     let pool = uapi_platform::db::pool(&settings.database).expect("pool");
     let stop = CancellationToken::new();
     let task = tokio::spawn(app.run_until(stop.clone()));
-    TestApp { base, client: Client::new(), pool, exchange, queue, stop, task: Some(task), _db: db }
+    TestApp { root, base, client: Client::new(), pool, exchange, queue, stop, task: Some(task), _db: db }
 }
 
 impl TestApp {
@@ -84,7 +89,39 @@ impl TestApp {
         };
         let mut conn = self.pool.get().await.expect("conn");
         connections::apply(&mut conn, &row).await.expect("connection");
-        Conn { token }
+        Conn { id, token }
+    }
+
+    /// Deletes the connection, as control-plane's `connection.deleted` does.
+    pub async fn revoke(&self, c: &Conn) {
+        let row = ConnectionRow {
+            id: c.id,
+            application_id: Uuid::now_v7(),
+            consumer_id: Uuid::now_v7(),
+            service_id: "okta-scim".into(),
+            token_sha256: Sha256::digest(c.token.as_bytes()).to_vec(),
+            revision: 2,
+            deleted: true,
+        };
+        let mut conn = self.pool.get().await.expect("conn");
+        assert!(connections::apply(&mut conn, &row).await.expect("connection"), "revoked");
+    }
+
+    /// `GET /api/scim/status` with `authorization` as the whole header, if any.
+    pub async fn status_with(&self, authorization: Option<&str>) -> Response {
+        let mut req = self.client.get(format!("{}/api/scim/status", self.root));
+        if let Some(value) = authorization {
+            req = req.header("Authorization", value);
+        }
+        req.send().await.expect("request")
+    }
+
+    /// The connection's directory status, asserting a 200.
+    pub async fn status(&self, c: &Conn) -> Value {
+        let res = self.status_with(Some(&format!("Bearer {}", c.token))).await;
+        assert_eq!(res.status(), 200);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        res.json().await.expect("json")
     }
 
     pub async fn send(&self, c: &Conn, method: Method, path: &str, body: Option<&str>) -> Response {

@@ -12,6 +12,8 @@ mod okta_crud;
 mod okta_qa_groups;
 mod okta_qa_users;
 mod okta_spec;
+mod openapi;
 mod patch_rfc;
+mod status;
 mod throttling;
 mod users;

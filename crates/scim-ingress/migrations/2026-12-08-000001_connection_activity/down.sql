@@ -1,0 +1,2 @@
+DROP TABLE scim_request_errors;
+DROP TABLE connection_activity;
