@@ -5,6 +5,7 @@ pub mod applications;
 pub mod connections;
 pub mod consumers;
 pub mod schema;
+pub mod setup_links;
 
 /// Why a repository call failed.
 #[derive(Debug, thiserror::Error)]
@@ -28,6 +29,11 @@ impl From<diesel_async::pooled_connection::deadpool::PoolError> for RepoError {
 /// Whether `e` is a unique-constraint violation (→ 409 rather than 500).
 pub fn is_unique_violation(e: &diesel::result::Error) -> bool {
     matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+}
+
+/// Whether `e` is a foreign-key violation: what an insert refers to was deleted meanwhile (→ 404).
+pub fn is_foreign_key_violation(e: &diesel::result::Error) -> bool {
+    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::ForeignKeyViolation, _))
 }
 
 /// The current time at the precision Postgres stores (microseconds), so what a create returns

@@ -46,4 +46,16 @@ diesel::table! {
     }
 }
 
-diesel::allow_tables_to_appear_in_same_query!(applications, consumers, connections, connection_tombstones);
+diesel::table! {
+    setup_links (id) {
+        id -> Uuid,
+        connection_id -> Nullable<Uuid>,
+        consumer_id -> Nullable<Uuid>,
+        token_sha256 -> Bytea,
+        expires_at -> Timestamptz,
+        created_at -> Timestamptz,
+        revoked_at -> Nullable<Timestamptz>,
+    }
+}
+
+diesel::allow_tables_to_appear_in_same_query!(applications, consumers, connections, connection_tombstones, setup_links);

@@ -1,6 +1,7 @@
 //! Credentials: API keys, SCIM API tokens and the admin token.
 //!
 //! - API keys are random (256 bits), shown once and stored as SHA-256.
+//! - Setup-link tokens likewise: random (256 bits), shown once, stored as SHA-256.
 //! - SCIM API tokens are `HMAC-SHA256(token_key, connection id ‖ salt)`: the database holds only the
 //!   salt and the token's SHA-256, so a database dump reveals no token, while control-plane (which
 //!   holds `token_key`) can show the token again in the connection's metadata. Rotation draws a new
@@ -13,10 +14,14 @@ use hmac::{Hmac, KeyInit, Mac};
 use rand::RngCore;
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
+use uapi_platform::secret::Secret;
 use uuid::Uuid;
 
 const API_KEY_PREFIX: &str = "uapi_sk_";
 const SCIM_TOKEN_PREFIX: &str = "uapi_scim_";
+const SETUP_LINK_PREFIX: &str = "uapi_setup_";
+/// base64url (unpadded) of 32 bytes.
+const ENCODED_32_BYTES: usize = 43;
 
 /// SHA-256 of a secret, the only form we store.
 pub fn sha256(secret: &str) -> Vec<u8> {
@@ -42,6 +47,18 @@ fn random_bytes<const N: usize>() -> [u8; N] {
 /// A new API key: 256 random bits behind a recognisable prefix (secret scanners can match it).
 pub fn new_api_key() -> String {
     format!("{API_KEY_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>()))
+}
+
+/// A new setup-link token: 256 random bits behind a recognisable prefix.
+pub fn new_setup_link_token() -> Secret {
+    Secret::new(format!("{SETUP_LINK_PREFIX}{}", URL_SAFE_NO_PAD.encode(random_bytes::<32>())))
+}
+
+/// Whether `s` has the shape of a setup-link token; anything else needs no database lookup.
+pub fn is_setup_link_token(s: &str) -> bool {
+    s.strip_prefix(SETUP_LINK_PREFIX).is_some_and(|rest| {
+        rest.len() == ENCODED_32_BYTES && rest.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    })
 }
 
 /// A new admin token (for `control-plane keygen`).
@@ -97,6 +114,17 @@ mod tests {
         let (a, b) = (new_api_key(), new_api_key());
         assert_ne!(a, b);
         assert!(a.starts_with(API_KEY_PREFIX) && a.len() > 40);
+    }
+
+    #[test]
+    fn setup_link_tokens_are_unique_and_recognised() {
+        let (a, b) = (new_setup_link_token(), new_setup_link_token());
+        assert_ne!(a.expose(), b.expose());
+        assert!(is_setup_link_token(a.expose()), "{}", a.expose());
+        assert!(!format!("{a:?}").contains(a.expose()));
+        for other in ["", "uapi_setup_", "uapi_setup_short", &new_api_key(), &format!("{}=", a.expose())] {
+            assert!(!is_setup_link_token(other), "{other}");
+        }
     }
 
     #[test]

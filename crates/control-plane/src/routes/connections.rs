@@ -66,7 +66,7 @@ struct ConnectionView {
 /// What the consumer's Okta admin pastes into the Okta SCIM app.
 #[derive(Serialize, ToSchema)]
 #[serde(rename_all = "camelCase")]
-struct Metadata {
+pub(super) struct Metadata {
     /// The SCIM Base URL.
     base_url: String,
     /// The SCIM API token (Okta sends it as `Authorization: Bearer`).
@@ -82,13 +82,17 @@ struct ConnectionList {
     available: Vec<Integration>,
 }
 
+impl Metadata {
+    /// The connection's current credentials.
+    pub(super) fn of(c: &Connection, state: &AppState) -> Self {
+        Self { base_url: state.scim_base_url.clone(), api_token: state.scim_tokens.derive(c.id, &c.token_salt) }
+    }
+}
+
 impl ConnectionView {
     fn new(c: Connection, state: &AppState) -> Self {
         Self {
-            metadata: Metadata {
-                base_url: state.scim_base_url.clone(),
-                api_token: state.scim_tokens.derive(c.id, &c.token_salt),
-            },
+            metadata: Metadata::of(&c, state),
             id: c.id,
             service_id: c.service_id,
             status: c.status,
@@ -202,7 +206,7 @@ pub(crate) async fn create(
     Ok(HttpResponse::Created().json(ConnectionView::new(connection, &state)))
 }
 
-fn not_found(id: Uuid) -> ApiError {
+pub(super) fn not_found(id: Uuid) -> ApiError {
     Problem::not_found(format!("connection {id} not found")).into()
 }
 

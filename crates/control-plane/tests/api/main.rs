@@ -7,3 +7,5 @@ mod consumers;
 mod health;
 mod helpers;
 mod input;
+mod openapi;
+mod setup_links;
