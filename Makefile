@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test chaos bench conformance api-check build dev-keys fmt lint check-compose clean-dev help
+.PHONY: run test browser-deps chaos bench conformance api-check build dev-keys fmt lint check-compose clean-dev help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -10,12 +10,16 @@ help: ## list targets
 run: ## build, create databases, migrate and start every service in the foreground (Ctrl-C stops all)
 	@scripts/dev-run.sh
 
-test: ## formatting, lints and every test against the local Postgres and RabbitMQ
+test: browser-deps ## formatting, lints and every test (the portal's in headless Chromium) against the local Postgres and RabbitMQ
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	# The CLI journey test drives the real service binaries: build every one of them first.
 	$(CARGO) build --workspace --bins
 	$(CARGO) nextest run --workspace --no-fail-fast
+
+browser-deps: ## the browser test's npm packages (playwright-core, axe-core) from package-lock.json; Debian's chromium must be installed
+	@test -x /usr/bin/chromium || { echo "the portal's browser test needs Debian's chromium: apt-get install -y chromium" >&2; exit 1; }
+	@cd crates/e2e/browser && { npm ls --silent >/dev/null 2>&1 || npm ci --no-audit --no-fund; }
 
 chaos: ## fault campaign: restarts RabbitMQ and Postgres, kills each service, scales workers; nothing acknowledged may be lost (run alone)
 	@scripts/chaos.sh

@@ -56,7 +56,7 @@ curl -fsS -X POST -H 'Content-Type: application/json' -H "Authorization: Bearer 
 
 # Each run: a service, the token its routes take, and which of its routes (by path).
 RUNS=(
-  "control-plane|$UAPI_ADMIN__TOKEN|^/(admin/|api/auth)"
+  "control-plane|$UAPI_ADMIN__TOKEN|^/(admin/|api/auth|api/setup-links/)"
   "control-plane|$app_token|^/api/consumers"
   "control-plane|$consumer_token|^/api/connections"
   "scim-ingress|$scim_token|."

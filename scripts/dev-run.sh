@@ -99,10 +99,35 @@ for entry in "${SERVICES[@]}" "$PORTAL"; do
   curl -fsS "http://127.0.0.1:$port/readyz" >/dev/null 2>&1 || { echo "$name did not become ready" >&2; exit 1; }
 done
 
+# A development application to sign in to the portal with: made on the first run, made again when
+# the databases no longer know it.
+DEV_APP=.dev/dev-application.env
+dev_app_valid() {
+  [ -f "$DEV_APP" ] || return 1
+  # shellcheck disable=SC1090
+  . "$DEV_APP"
+  curl -fsS -X POST http://127.0.0.1:8080/api/auth -H 'Content-Type: application/json' \
+    -d "{\"apiKey\":\"$DEV_API_KEY\",\"applicationId\":\"$DEV_APPLICATION_ID\",\"scope\":\"application\"}" >/dev/null 2>&1
+}
+if ! dev_app_valid; then
+  created=$(curl -fsS -X POST http://127.0.0.1:8080/admin/applications -H "Authorization: Bearer $UAPI_ADMIN__TOKEN" \
+    -H 'Content-Type: application/json' -d '{"name":"Development"}')
+  id=$(sed -n 's/.*"applicationId":"\([^"]*\)".*/\1/p' <<<"$created")
+  key=$(sed -n 's/.*"apiKey":"\([^"]*\)".*/\1/p' <<<"$created")
+  (umask 077; printf 'DEV_APPLICATION_ID=%s\nDEV_API_KEY=%s\n' "$id" "$key" > "$DEV_APP")
+  dev_app_valid || echo "warning: no development application (create one: uapi admin create-application)" >&2
+fi
+
 cat <<MSG
 
 $(say "uapi-hris is running")
-  portal          http://127.0.0.1:8084   (start here: the API Explorer, every API's document)
+
+  Open the portal:  http://127.0.0.1:8084
+  Sign in with      application id  $DEV_APPLICATION_ID
+                    API key         $DEV_API_KEY
+  (a development application, kept in $DEV_APP)
+
+  portal          http://127.0.0.1:8084   (webhooks, consumers, Okta SCIM, employees, API Explorer)
   control-plane   http://127.0.0.1:8080   (admin API, /api/auth, consumers, connections)
   scim-ingress    http://127.0.0.1:8081   (SCIM 2.0 for Okta: /scim/v2)
   employee-store  http://127.0.0.1:8082   (/api/hris/employees)
@@ -111,7 +136,7 @@ $(say "uapi-hris is running")
   Dev admin token: $UAPI_ADMIN__TOKEN
   (stored in .dev/keys.env; 'make clean-dev' forgets it)
 
-Next steps (in another terminal, see README.md):
+Or from a terminal, with the uapi CLI (README.md):
   export UAPI_ADMIN__TOKEN=$UAPI_ADMIN__TOKEN
   alias uapi=\$PWD/target/debug/uapi
   uapi admin create-application --name "Acme"

@@ -39,7 +39,7 @@ async fn the_explorer_offers_every_services_document_and_loads_nothing_from_else
 
     let home = http.get(format!("{base}/")).send().await.expect("home");
     assert_eq!(home.status(), 303);
-    assert_eq!(home.headers()["location"], "/explorer/");
+    assert_eq!(home.headers()["location"], "/signin", "no session: sign in first");
 
     let page = http.get(format!("{base}/explorer/")).send().await.expect("page");
     assert_eq!(page.status(), 200);
@@ -70,4 +70,19 @@ fn a_service_url_must_be_a_base_url() {
         let err = Settings::load(Sources { file: None, env: Some(env) }).expect_err(bad);
         assert!(err.to_string().contains("services.employee_store"), "{err}");
     }
+}
+
+#[test]
+fn the_portals_own_calls_use_the_backend_url_where_set() {
+    let env = HashMap::from([
+        ("UAPI_SERVICES__CONTROL_PLANE".to_owned(), "https://api.example.com".to_owned()),
+        ("UAPI_BACKEND__CONTROL_PLANE".to_owned(), "http://control-plane:8080".to_owned()),
+    ]);
+    let settings = Settings::load(Sources { file: None, env: Some(env) }).expect("settings");
+    let backend = settings.backend();
+    assert_eq!(backend.control_plane, "http://control-plane:8080");
+    assert_eq!(backend.employee_store, settings.services.employee_store, "unset: the browser's URL");
+    let env = HashMap::from([("UAPI_BACKEND__SCIM_INGRESS".to_owned(), "http://x/".to_owned())]);
+    let err = Settings::load(Sources { file: None, env: Some(env) }).expect_err("trailing slash");
+    assert!(err.to_string().contains("backend.scim_ingress"), "{err}");
 }

@@ -29,6 +29,9 @@ pub struct StackOptions {
     /// services' default (1 s) when unset. Campaigns that overload a small pool on purpose and
     /// count every 5xx set it long.
     pub acquire_timeout_ms: Option<u64>,
+    /// More settings for every service (`UAPI_…` names), e.g. the portal's origin in
+    /// `UAPI_HTTP__CORS_ORIGINS`.
+    pub service_env: Vec<(&'static str, String)>,
 }
 
 pub struct Stack {
@@ -52,6 +55,8 @@ fn env(pairs: Vec<(&str, String)>) -> Sources {
 
 /// A consumer with an Okta SCIM connection, created through the public APIs.
 pub struct Tenant {
+    pub application_id: String,
+    pub api_key: String,
     /// An application-scope token (consumers and webhooks APIs).
     pub app_token: String,
     pub consumer_id: String,
@@ -86,6 +91,7 @@ impl Stack {
             ]
             .into_iter()
             .chain(options.acquire_timeout_ms.map(|ms| ("UAPI_DATABASE__ACQUIRE_TIMEOUT_MS", ms.to_string())))
+            .chain(options.service_env.iter().cloned())
             .collect::<Vec<_>>()
         };
         let (cp_db, scim_db, store_db) =
@@ -216,21 +222,18 @@ impl Stack {
         }
     }
 
+    /// A new application (admin API): `{"applicationId","name","apiKey"}`.
+    pub async fn application(&self, name: &str) -> Value {
+        let cp = &self.control_plane;
+        let request = self.client.post(format!("{cp}/admin/applications")).bearer_auth(ADMIN_TOKEN);
+        request.json(&json!({ "name": name })).send().await.expect("request").json().await.expect("json")
+    }
+
     /// An application, a consumer and its Okta SCIM connection; waits until scim-ingress accepts
     /// the connection's token.
     pub async fn tenant(&self, name: &str) -> Tenant {
         let cp = &self.control_plane;
-        let app: Value = self
-            .client
-            .post(format!("{cp}/admin/applications"))
-            .bearer_auth(ADMIN_TOKEN)
-            .json(&json!({ "name": name }))
-            .send()
-            .await
-            .expect("request")
-            .json()
-            .await
-            .expect("json");
+        let app = self.application(name).await;
         let key = app["apiKey"].as_str().expect("key");
         let token = |body: Value| async move {
             let res: Value = self
@@ -272,6 +275,8 @@ impl Stack {
             .await
             .expect("json");
         let tenant = Tenant {
+            application_id: app["applicationId"].as_str().expect("id").to_owned(),
+            api_key: key.to_owned(),
             app_token,
             consumer_id,
             consumer_token,

@@ -2,14 +2,29 @@
 //! nothing fetched from the internet) with a dropdown of every service's OpenAPI document. The
 //! browser loads each document from its API and sends "Try it out" requests there; each API lets
 //! the portal's origin do so (`http.cors_origins`).
+//!
+//! "Open in API Explorer" on a consumer's page goes through `/explorer-access/{consumer}`: a page
+//! whose script asks the portal (with the session's cookie and CSRF token) for that consumer's
+//! short-lived access token, stores it where Swagger UI keeps its authorization, and opens the
+//! HRIS document, so listing employees is "Try it out" and "Execute".
 
-use actix_web::web;
+use actix_web::{HttpResponse, web};
+use maud::html;
+use serde_json::json;
 use utoipa_swagger_ui::{Config, SwaggerUi, Url};
 
+use super::consumers::consumer;
+use super::extract::{Posted, SignedIn, id};
+use super::page::{self, Section};
+use crate::api::Apis;
 use crate::config::ServicesSection;
+use crate::error::PageError;
 
 /// Where the Explorer is served.
 pub const PATH: &str = "/explorer";
+
+/// The document "Open in API Explorer" shows first.
+pub const HRIS_DOCUMENT: &str = "employee-store (HRIS)";
 
 /// Swagger UI's configuration: built once at start-up, cloned into each HTTP worker.
 pub fn config(services: &ServicesSection) -> Config<'static> {
@@ -27,8 +42,46 @@ pub fn config(services: &ServicesSection) -> Config<'static> {
         .display_request_duration(true)
         .deep_linking(true)
         .filter(true)
+        // `?urls.primaryName=…` picks the document to open.
+        .query_config_enabled(true)
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, config: Config<'static>) {
-    cfg.service(SwaggerUi::new(format!("{PATH}/{{_:.*}}")).config(config));
+    cfg.route(PATH, web::get().to(explorer_root))
+        .route("/explorer-access/{consumer}", web::get().to(access))
+        .route("/session/explorer-token", web::post().to(token))
+        .service(SwaggerUi::new(format!("{PATH}/{{_:.*}}")).config(config));
+}
+
+/// `/explorer` without its slash: Swagger UI's relative asset paths need it.
+async fn explorer_root() -> HttpResponse {
+    HttpResponse::PermanentRedirect().insert_header((actix_web::http::header::LOCATION, format!("{PATH}/"))).finish()
+}
+
+async fn access(
+    SignedIn(session): SignedIn,
+    apis: web::Data<Apis>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let consumer_id = id(&path)?;
+    let c = consumer(&apis, &session, consumer_id).await?;
+    let target = format!("{PATH}/?urls.primaryName={}", crate::api::encode(HRIS_DOCUMENT));
+    let body = html! {
+        section.card.message #explorer-access data-consumer=(consumer_id) data-target=(target) {
+            h1 { "Opening the API Explorer" }
+            p role="status" { "Authorizing the Explorer for " strong { (c.name) } "…" }
+            noscript { p { "The API Explorer needs JavaScript." } }
+        }
+    };
+    Ok(page::render("API Explorer", Some(&session), Section::Consumers, body))
+}
+
+/// `{"accessToken","consumerId"}`: a consumer-scope token for the Explorer, to a page of the session.
+async fn token(posted: Posted, apis: web::Data<Apis>) -> Result<HttpResponse, PageError> {
+    let consumer_id = id(posted.fields.get("consumer").unwrap_or_default())?;
+    consumer(&apis, &posted.session, consumer_id).await?;
+    let token = apis.consumer_token(&posted.session, consumer_id).await.map_err(|_| PageError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(json!({ "accessToken": token, "consumerId": consumer_id })))
 }
