@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# `make bench`: builds release binaries, starts control-plane, scim-ingress, employee-store and
-# webhook-dispatcher (its API role; uapi-bench starts and stops the worker processes itself) on
+# `make bench`: builds release binaries, starts control-plane, scim-ingress, employee-store,
+# webhook-dispatcher (its API role; uapi-bench starts and stops the worker processes itself) and the portal on
 # bench ports with fresh databases and bench-only queue names (so a running `make run` is not
 # disturbed), runs uapi-bench against them, prints the figures and stops everything.
 set -euo pipefail
@@ -32,9 +32,15 @@ export UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true
 BIN=target/release
 fresh_state
 start_services
+# The portal: no database; its pages call the bench's APIs.
+UAPI_HTTP__PORT=18084 UAPI_SERVICES__CONTROL_PLANE=http://127.0.0.1:18080 UAPI_SERVICES__SCIM_INGRESS=http://127.0.0.1:18081 \
+  UAPI_SERVICES__EMPLOYEE_STORE=http://127.0.0.1:18082 UAPI_SERVICES__WEBHOOK_DISPATCHER=http://127.0.0.1:18083 \
+  "$BIN/portal" serve >"$LOGS/portal.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 1 60); do curl -fsS http://127.0.0.1:18084/readyz >/dev/null 2>&1 && break; sleep 0.5; done
 
 echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); everything on this box"
 target/release/uapi-bench --control-plane http://127.0.0.1:18080 --employee-store http://127.0.0.1:18082 \
   --dispatcher http://127.0.0.1:18083 --dispatcher-db "$PG/${DBS[webhook-dispatcher]}" \
-  --dispatcher-queue bench.webhook-dispatcher.events \
+  --dispatcher-queue bench.webhook-dispatcher.events --portal http://127.0.0.1:18084 \
   --connections "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" --rate "$RATE" "$@"

@@ -3,6 +3,7 @@
 
 mod chaos;
 mod load;
+mod portal;
 mod report;
 mod scale;
 mod setup;
@@ -58,6 +59,15 @@ struct Args {
     /// Only the directory-scale figures (group push, complex filter).
     #[arg(long)]
     scale_only: bool,
+    /// The portal (started on the bench's APIs); with it, its pages are measured too.
+    #[arg(long)]
+    portal: Option<String>,
+    /// Employees in the consumer whose pages the portal run asks for.
+    #[arg(long, default_value_t = 10_000)]
+    portal_employees: usize,
+    /// Only the portal's figures.
+    #[arg(long)]
+    portal_only: bool,
     /// The fault campaign of `make chaos` instead: starts the services itself from `--bin-dir`.
     #[arg(long)]
     chaos: bool,
@@ -77,6 +87,9 @@ async fn main() -> anyhow::Result<()> {
         return chaos::run(setup).await;
     }
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
+    if let Some(portal_url) = args.portal.as_deref().filter(|_| args.portal_only) {
+        return portal(&client, &args, portal_url).await;
+    }
     let target = setup::tenant(&client, &args.control_plane, &args.employee_store, &args.admin_token).await?;
     let secs = Duration::from_secs(args.seconds);
 
@@ -128,8 +141,16 @@ async fn main() -> anyhow::Result<()> {
     if let Some(spec) = spec {
         webhooks::run(&client, &target, &spec, args.rate, secs, false).await?;
     }
+    if let Some(portal_url) = &args.portal {
+        portal(&client, &args, portal_url).await?;
+    }
     // Last: their users' events would otherwise be the backlog of the runs above.
     scale(&client, &target, &args).await
+}
+
+async fn portal(client: &reqwest::Client, args: &Args, portal_url: &str) -> anyhow::Result<()> {
+    let (cp, store, admin) = (&args.control_plane, &args.employee_store, &args.admin_token);
+    portal::run(client, cp, store, admin, portal_url, args.portal_employees, 400).await
 }
 
 async fn scale(client: &reqwest::Client, target: &setup::Target, args: &Args) -> anyhow::Result<()> {

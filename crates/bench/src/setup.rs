@@ -14,6 +14,11 @@ pub struct Target {
     pub app_token: String,
     /// Prefix that keeps this run's userNames unique.
     pub run: String,
+    /// The application's id and API key: what a browser signs in to the portal with.
+    pub application_id: String,
+    pub api_key: String,
+    pub consumer_id: String,
+    pub connection_id: String,
 }
 
 pub async fn tenant(client: &reqwest::Client, cp: &str, store: &str, admin: &str) -> anyhow::Result<Target> {
@@ -51,6 +56,10 @@ pub async fn tenant(client: &reqwest::Client, cp: &str, store: &str, admin: &str
         consumer_token,
         app_token,
         run: format!("{}", std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH)?.as_millis()),
+        application_id: app["applicationId"].as_str().unwrap_or_default().to_owned(),
+        api_key: key,
+        consumer_id: consumer["id"].as_str().unwrap_or_default().to_owned(),
+        connection_id: conn["id"].as_str().unwrap_or_default().to_owned(),
     };
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {

@@ -55,14 +55,17 @@ async fn the_whole_journey_in_a_browser() {
     // One attempt per delivery: a failed delivery is final at once, for the retry button.
     let (stack, portal, stop) = start("0").await;
     let app = stack.application("portal journey").await;
-    let output = tokio::process::Command::new("node")
+    let journey = tokio::process::Command::new("node")
         .arg("journey.mjs")
         .current_dir(&browser)
         .env("PORTAL_URL", &portal)
         .env("APP_ID", app["applicationId"].as_str().expect("id"))
         .env("API_KEY", app["apiKey"].as_str().expect("key"))
-        .output()
+        .kill_on_drop(true)
+        .output();
+    let output = tokio::time::timeout(std::time::Duration::from_secs(200), journey)
         .await
+        .expect("the browser journey finished within 200 s")
         .expect("node runs");
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the browser journey failed:\n{out}\n{err}");
@@ -186,6 +189,13 @@ async fn another_applications_ids_are_not_found_and_forms_need_their_csrf_token(
     assert_eq!(refused.status(), 404);
     let refused = browser.post(&format!("/webhooks/{their_hook}/delete"), &[("_csrf", &csrf)]).await;
     assert_eq!(refused.status(), 404);
+    let refused = browser.post(&format!("/consumers/{c}/connections/{conn}/setup-links"), &[("_csrf", &csrf)]).await;
+    assert_eq!(refused.status(), 404, "no setup link for their connection");
+    let refused = browser.post("/session/explorer-token", &[("_csrf", &csrf), ("consumer", c)]).await;
+    assert_eq!(refused.status(), 404, "no access token for their consumer");
+    let ours_token =
+        browser.post("/session/explorer-token", &[("_csrf", &csrf), ("consumer", &ours.consumer_id)]).await;
+    assert_eq!(ours_token.status(), 200, "ours: the Explorer's token");
     let still = stack.client.get(format!("{webhooks}/api/webhooks/{their_hook}")).bearer_auth(&theirs.app_token);
     assert_eq!(still.send().await.expect("get").status(), 200, "their webhook is still there");
 

@@ -203,6 +203,29 @@ async fn refuse_nul(
     Ok(next.call(req).await?.map_into_boxed_body())
 }
 
+/// Paths whose rest is a secret (a setup link's token, in control-plane's API and the portal's
+/// page): their span records this prefix alone, so no log line or trace of the request has it.
+const SECRET_PATHS: [&str; 2] = ["/api/setup-links/", "/setup/"];
+
+/// The fields of `tracing_actix_web::root_span!`, with the path cut at `prefix`.
+fn redacted_span(request: &ServiceRequest, prefix: &str) -> Span {
+    let method = request.method().as_str();
+    let target = format!("{prefix}…");
+    tracing::info_span!(
+        "HTTP request",
+        http.method = %method,
+        http.route = %target,
+        http.target = %target,
+        http.status_code = tracing::field::Empty,
+        otel.name = %format!("{method} {target}"),
+        otel.kind = "server",
+        otel.status_code = tracing::field::Empty,
+        trace_id = tracing::field::Empty,
+        exception.message = tracing::field::Empty,
+        exception.details = tracing::field::Empty,
+    )
+}
+
 /// Root span per request, parented on the caller's `traceparent`; probes and metrics stay untraced.
 pub struct TraceparentRootSpan;
 
@@ -211,7 +234,10 @@ impl RootSpanBuilder for TraceparentRootSpan {
         if matches!(request.path(), "/livez" | "/readyz" | "/metrics") {
             return Span::none();
         }
-        let span = tracing_actix_web::root_span!(request);
+        let span = match SECRET_PATHS.iter().find(|p| request.path().starts_with(*p)) {
+            Some(prefix) => redacted_span(request, prefix),
+            None => tracing_actix_web::root_span!(request),
+        };
         let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&HeaderExtractor(request.headers())));
         let _ = span.set_parent(parent);
         span
@@ -236,5 +262,50 @@ impl Extractor for HeaderExtractor<'_> {
 
     fn keys(&self) -> Vec<&str> {
         self.0.keys().map(|k| k.as_str()).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use super::*;
+
+    /// Every log line written while `path`'s request span is entered, in the pretty format (which
+    /// prints each value a field was ever given).
+    fn logged_under(path: &str) -> String {
+        let lines = Arc::new(Mutex::new(Vec::<u8>::new()));
+        let sink = lines.clone();
+        let subscriber =
+            tracing_subscriber::fmt().with_writer(move || SinkWriter(sink.clone())).with_ansi(false).pretty().finish();
+        tracing::subscriber::with_default(subscriber, || {
+            let request = actix_web::test::TestRequest::with_uri(path).to_srv_request();
+            let span = TraceparentRootSpan::on_request_start(&request);
+            span.in_scope(|| tracing::warn!("a warning during the request"));
+        });
+        lines.lock().map(|l| String::from_utf8_lossy(&l).into_owned()).unwrap_or_default()
+    }
+
+    struct SinkWriter(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for SinkWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().map_err(|_| std::io::Error::other("poisoned"))?.extend_from_slice(buf);
+            Ok(buf.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_setup_links_token_never_reaches_a_log_line() {
+        for path in ["/api/setup-links/uapi_setup_SECRET", "/setup/uapi_setup_SECRET/status"] {
+            let logged = logged_under(path);
+            assert!(logged.contains("a warning during the request"), "{logged}");
+            assert!(!logged.contains("SECRET"), "{path}: {logged}");
+            assert!(logged.contains("setup") && logged.contains('…'), "the prefix is kept: {logged}");
+        }
     }
 }

@@ -15,6 +15,9 @@ pub enum PageError {
     NotFound,
     #[error("the form's CSRF token is missing or wrong")]
     Csrf,
+    /// The API refused what the URL asked (a malformed cursor or filter): its explanation.
+    #[error("{0}")]
+    BadRequest(String),
     #[error("{0}")]
     Api(ApiError),
 }
@@ -26,6 +29,12 @@ impl From<ApiError> for PageError {
             Some(404) => Self::NotFound,
             // The API no longer takes the session's key (rotated or revoked): sign in again.
             Some(401) => Self::SignIn,
+            Some(400) => match e {
+                ApiError::Status { detail, title, .. } => {
+                    Self::BadRequest(if detail.is_empty() { title } else { detail })
+                }
+                other => Self::Api(other),
+            },
             _ => Self::Api(e),
         }
     }
@@ -37,6 +46,7 @@ impl ResponseError for PageError {
             Self::SignIn => StatusCode::SEE_OTHER,
             Self::NotFound => StatusCode::NOT_FOUND,
             Self::Csrf => StatusCode::FORBIDDEN,
+            Self::BadRequest(_) => StatusCode::BAD_REQUEST,
             Self::Api(_) => StatusCode::BAD_GATEWAY,
         }
     }
@@ -52,6 +62,7 @@ impl ResponseError for PageError {
                 "This form was not sent from a page of your session. Go back, reload the page and try again."
                     .to_owned(),
             ),
+            Self::BadRequest(detail) => ("Not a valid request", format!("{detail}. Go back and try again.")),
             Self::Api(e) => {
                 tracing::warn!(error = %e, "an API call of a page failed");
                 ("Something went wrong", format!("An API did not answer as expected: {e}. Try again in a moment."))

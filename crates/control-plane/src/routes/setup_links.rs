@@ -221,9 +221,6 @@ fn gone(reason: GoneReason) -> ApiError {
     )
 )]
 pub(crate) async fn open(state: web::Data<AppState>, token: web::Path<String>) -> ApiResult<HttpResponse> {
-    // The request span recorded the URL, token included; from here on it records the template,
-    // so no log line written during this request carries the token.
-    tracing::Span::current().record("http.target", OPEN_PATH);
     let token = Secret::new(token.into_inner());
     let unknown = || ApiError::from(Problem::not_found("no such setup link"));
     if !credentials::is_setup_link_token(token.expose()) {

@@ -18,14 +18,14 @@ pub struct Meta {
     pub next: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct AccessToken {
     pub access_token: String,
     pub expires_in: u64,
 }
 
-#[derive(Debug, Deserialize)]
+#[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Webhook {
     pub id: Uuid,
@@ -111,7 +111,7 @@ impl std::fmt::Debug for ConnectionMetadata {
 }
 
 /// scim-ingress's view of a connection's directory.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct DirectoryStatus {
     pub last_request_at: Option<String>,

@@ -50,7 +50,7 @@ pub struct Token {
 }
 
 /// A one-time message for the next page: what the last form did, or a secret shown once.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Clone, PartialEq, Eq)]
 pub enum Flash {
     Done(String),
     Failed(String),
@@ -60,6 +60,16 @@ pub enum Flash {
         what: String,
         value: String,
     },
+}
+
+impl std::fmt::Debug for Flash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Done(text) => f.debug_tuple("Done").field(text).finish(),
+            Self::Failed(text) => f.debug_tuple("Failed").field(text).finish(),
+            Self::Secret { what, .. } => f.debug_struct("Secret").field("what", what).finish_non_exhaustive(),
+        }
+    }
 }
 
 /// One signed-in browser.

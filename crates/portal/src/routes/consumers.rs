@@ -242,8 +242,16 @@ async fn connect(posted: Posted, apis: web::Data<Apis>, path: web::Path<String>)
 
 /// The directory's status, as scim-ingress sees it through the connection's own token.
 pub async fn directory_status(apis: &Apis, api_token: &str) -> Option<DirectoryStatus> {
-    let status = apis.fetch(Service::ScimIngress, Method::GET, "/api/scim/status", Some(api_token), None).await;
-    status.map_err(|e| tracing::warn!(error = %e, "directory status unavailable")).ok()
+    match apis.fetch(Service::ScimIngress, Method::GET, "/api/scim/status", Some(api_token), None).await {
+        Ok(status) => Some(status),
+        // A new connection's token reaches scim-ingress over RabbitMQ: until it does, Okta cannot
+        // have called either.
+        Err(e) if e.status() == Some(401) => Some(DirectoryStatus::default()),
+        Err(e) => {
+            tracing::warn!(error = %e, "directory status unavailable");
+            None
+        }
+    }
 }
 
 /// The Okta admin's steps (docs/scim.md), with the values to paste.
@@ -269,6 +277,11 @@ pub fn status_line(status: Option<&DirectoryStatus>) -> String {
             format!("Connected: {}, {}{push}.", count(s.users, "user"), count(s.groups, "group"))
         }
     }
+}
+
+/// Whether an RFC 3339 time is past.
+fn expired(at: &str) -> bool {
+    chrono::DateTime::parse_from_rfc3339(at).is_ok_and(|t| t < chrono::Utc::now())
 }
 
 fn count(n: i64, noun: &str) -> String {
@@ -395,9 +408,14 @@ async fn connection(
                             tr {
                                 td { time datetime=(l.created_at) { (l.created_at) } }
                                 td { time datetime=(l.expires_at) { (l.expires_at) } }
-                                td { @if l.revoked_at.is_some() { span.badge.err { "revoked" } } @else { span.badge { "issued" } } }
+                                @let expired = expired(&l.expires_at);
                                 td {
-                                    @if l.revoked_at.is_none() {
+                                    @if l.revoked_at.is_some() { span.badge.err { "revoked" } }
+                                    @else if expired { span.badge { "expired" } }
+                                    @else { span.badge.ok { "valid" } }
+                                }
+                                td {
+                                    @if l.revoked_at.is_none() && !expired {
                                         (button_form(&session, &format!("{base}/setup-links/{}/revoke", l.id), "Revoke", "small danger", Some("Revoke this setup link?")))
                                     }
                                 }

@@ -78,9 +78,7 @@ async fn employees(
     let (list, problem) = match answer {
         Ok(v) => (read::<Page<Employee>>(v)?, None),
         // A filter the API refuses (a malformed date, say) is explained above an empty list.
-        Err(PageError::Api(ApiError::Status { status: 400, detail, .. })) => {
-            (Page { data: Vec::new(), meta: Default::default() }, Some(detail))
-        }
+        Err(PageError::BadRequest(detail)) => (Page { data: Vec::new(), meta: Default::default() }, Some(detail)),
         Err(e) => return Err(e),
     };
     let base = format!("/consumers/{consumer_id}/employees");

@@ -6,8 +6,10 @@
 //! "Open in API Explorer" on a consumer's page goes through `/explorer-access/{consumer}`: a page
 //! whose script asks the portal (with the session's cookie and CSRF token) for that consumer's
 //! short-lived access token, stores it where Swagger UI keeps its authorization, and opens the
-//! HRIS document, so listing employees is "Try it out" and "Execute".
+//! Explorer on the HRIS document (its first), so listing employees is one "Execute".
 
+use actix_web::http::header;
+use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 use maud::html;
 use serde_json::json;
@@ -32,7 +34,10 @@ pub fn config(services: &ServicesSection) -> Config<'static> {
         .all()
         .into_iter()
         // Once per process; Swagger UI's configuration wants 'static text.
-        .map(|(name, base)| Url::new(name, Box::leak(format!("{base}/openapi.json").into_boxed_str())))
+        .map(|(name, base)| {
+            let url: &'static str = Box::leak(format!("{base}/openapi.json").into_boxed_str());
+            Url::with_primary(name, url, name == HRIS_DOCUMENT)
+        })
         .collect();
     Config::new(urls)
         // The validator badge would send each document to swagger.io.
@@ -42,15 +47,20 @@ pub fn config(services: &ServicesSection) -> Config<'static> {
         .display_request_duration(true)
         .deep_linking(true)
         .filter(true)
-        // `?urls.primaryName=…` picks the document to open.
-        .query_config_enabled(true)
+    // Query-string configuration stays off: `?url=` or `?config=` would let a link load another
+    // site's document into a page that holds an access token.
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig, config: Config<'static>) {
+    // Swagger UI's own page may not be framed either, nor leak its URL.
+    let headers = DefaultHeaders::new()
+        .add((header::CONTENT_SECURITY_POLICY, "frame-ancestors 'none'"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"));
     cfg.route(PATH, web::get().to(explorer_root))
         .route("/explorer-access/{consumer}", web::get().to(access))
         .route("/session/explorer-token", web::post().to(token))
-        .service(SwaggerUi::new(format!("{PATH}/{{_:.*}}")).config(config));
+        .service(web::scope(PATH).wrap(headers).service(SwaggerUi::new("/{_:.*}").config(config)));
 }
 
 /// `/explorer` without its slash: Swagger UI's relative asset paths need it.
@@ -65,7 +75,8 @@ async fn access(
 ) -> Result<HttpResponse, PageError> {
     let consumer_id = id(&path)?;
     let c = consumer(&apis, &session, consumer_id).await?;
-    let target = format!("{PATH}/?urls.primaryName={}", crate::api::encode(HRIS_DOCUMENT));
+    // The HRIS document is the Explorer's first.
+    let target = format!("{PATH}/");
     let body = html! {
         section.card.message #explorer-access data-consumer=(consumer_id) data-target=(target) {
             h1 { "Opening the API Explorer" }
@@ -82,6 +93,6 @@ async fn token(posted: Posted, apis: web::Data<Apis>) -> Result<HttpResponse, Pa
     consumer(&apis, &posted.session, consumer_id).await?;
     let token = apis.consumer_token(&posted.session, consumer_id).await.map_err(|_| PageError::NotFound)?;
     Ok(HttpResponse::Ok()
-        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(json!({ "accessToken": token, "consumerId": consumer_id })))
 }

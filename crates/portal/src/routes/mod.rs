@@ -59,11 +59,17 @@ pub fn done(
 /// An API's refusal of what the form sent (400, 409, 422) is shown on the form's page; anything
 /// else is an error page.
 pub fn failed_or(session: &Session, e: PageError, back: &str) -> Result<HttpResponse, PageError> {
-    match e {
-        PageError::Api(ApiError::Status { status: 400 | 409 | 422, title, detail }) => {
-            session.flash(Flash::Failed(if detail.is_empty() { title } else { detail }));
-            Ok(page::see_other(back))
+    let refusal = match e {
+        PageError::BadRequest(detail) => detail,
+        PageError::Api(ApiError::Status { status: 409 | 422, title, detail }) => {
+            if detail.is_empty() {
+                title
+            } else {
+                detail
+            }
         }
-        other => Err(other),
-    }
+        other => return Err(other),
+    };
+    session.flash(Flash::Failed(refusal));
+    Ok(page::see_other(back))
 }

@@ -37,14 +37,7 @@ async fn resolve(apis: &Apis, token: &str) -> Result<Result<ResolvedSetupLink, H
     }
 }
 
-/// The request span recorded the URL, token included; from here on it records the template, so
-/// no log line of this request carries the token.
-fn hide_token(template: &str) {
-    tracing::Span::current().record("http.target", template);
-}
-
 async fn show(apis: web::Data<Apis>, token: web::Path<String>) -> Result<HttpResponse, PageError> {
-    hide_token("/setup/{token}");
     let link = match resolve(&apis, &token).await? {
         Ok(link) => link,
         Err(explained) => return Ok(explained),
@@ -74,7 +67,6 @@ async fn show(apis: web::Data<Apis>, token: web::Path<String>) -> Result<HttpRes
 
 /// `{"text"}`: the status line, for the page to refresh itself.
 async fn status(apis: web::Data<Apis>, token: web::Path<String>) -> Result<HttpResponse, PageError> {
-    hide_token("/setup/{token}/status");
     let link = match resolve(&apis, &token).await? {
         Ok(link) => link,
         Err(_) => return Ok(HttpResponse::Gone().json(json!({"text": "This setup link is no longer valid."}))),

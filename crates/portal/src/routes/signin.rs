@@ -97,6 +97,10 @@ async fn sign_in(
         Err(e) if matches!(e.status(), Some(400 | 401 | 403)) => return Ok(refused(&req)),
         Err(e) => return Err(PageError::Api(e)),
     };
+    // A browser signing in again leaves its earlier session behind: end it.
+    if let Some(earlier) = req.cookie(SESSION_COOKIE) {
+        sessions.end(earlier.value());
+    }
     let session = sessions.start(application_id, key, token);
     let lifetime = time::Duration::seconds(i64::try_from(sessions.lifetime().as_secs()).unwrap_or(i64::MAX));
     let mut removal = cookie(&req, SIGNIN_COOKIE, String::new(), time::Duration::ZERO);
@@ -112,10 +116,15 @@ async fn sign_out(req: HttpRequest, posted: Posted, sessions: web::Data<Sessions
     sessions.end(&posted.session.id);
     let mut removal = cookie(&req, SESSION_COOKIE, String::new(), time::Duration::ZERO);
     removal.make_removal();
-    HttpResponse::SeeOther().insert_header((actix_web::http::header::LOCATION, "/signin")).cookie(removal).finish()
+    HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, "/signin"))
+        // The API Explorer's access token is in the browser's storage: forget it too.
+        .insert_header(("Clear-Site-Data", "\"storage\""))
+        .cookie(removal)
+        .finish()
 }
 
-/// `/`: the webhooks of a signed-in session, else sign-in.
+/// `/`: a signed-in session's consumers, else sign-in.
 pub async fn home(session: Option<SignedIn>) -> HttpResponse {
     page::see_other(if session.is_some() { "/consumers" } else { "/signin" })
 }

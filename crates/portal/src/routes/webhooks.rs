@@ -180,7 +180,11 @@ async fn show(
             h1 { "Webhook " (status_badge(&hook.status)) }
             div.actions {
                 (button_form(&session, &format!("{base}/test"), "Send test event", "", None))
-                (button_form(&session, &format!("{base}/status"), if enabled { "Disable" } else { "Enable" }, "secondary", None))
+                form.inline method="post" action={ (base) "/status" } {
+                    (csrf(&session))
+                    input type="hidden" name="status" value=(if enabled { "Disabled" } else { "Enabled" });
+                    button.secondary type="submit" { (if enabled { "Disable" } else { "Enable" }) }
+                }
                 (button_form(&session, &format!("{base}/rotate-secret"), "Rotate secret", "secondary",
                     Some("Rotate the signing secret? The old one keeps verifying for a short overlap.")))
                 (button_form(&session, &format!("{base}/delete"), "Delete", "danger",
@@ -280,11 +284,11 @@ async fn update(posted: Posted, apis: web::Data<Apis>, path: web::Path<String>) 
     done(&session, result, "Saved.", &format!("/webhooks/{hook_id}"))
 }
 
+/// Sets the status the form shows as the other one, so a second submit changes nothing.
 async fn set_status(posted: Posted, apis: web::Data<Apis>, path: web::Path<String>) -> Result<HttpResponse, PageError> {
     let hook_id = id(&path)?;
-    let session = posted.session;
-    let hook: Webhook = fetch(&apis, &session, &format!("/api/webhooks/{hook_id}")).await?;
-    let to = if hook.status == "Enabled" { "Disabled" } else { "Enabled" };
+    let Posted { session, fields } = posted;
+    let to = if fields.get("status") == Some("Disabled") { "Disabled" } else { "Enabled" };
     let result =
         call(&apis, &session, Method::PATCH, &format!("/api/webhooks/{hook_id}"), Some(&json!({"status": to}))).await;
     done(&session, result, &format!("The webhook is {}.", to.to_lowercase()), &format!("/webhooks/{hook_id}"))

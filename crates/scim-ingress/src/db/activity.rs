@@ -37,6 +37,10 @@ pub struct Stamp {
 /// Stores `stamps` (never moving a time backwards: replicas flush in any order) and `errors`,
 /// then trims the errors of their connections to the newest [`RECENT_ERRORS`]; one transaction.
 pub async fn save(conn: &mut AsyncPgConnection, stamps: &[Stamp], errors: &[ErrorRow]) -> QueryResult<()> {
+    // In connection order: two replicas flushing at once lock the rows in the same order and so
+    // never deadlock each other.
+    let mut stamps = stamps.to_vec();
+    stamps.sort_unstable_by_key(|s| s.connection_id);
     let ids: Vec<Uuid> = stamps.iter().map(|s| s.connection_id).collect();
     let requests: Vec<DateTime<Utc>> = stamps.iter().map(|s| s.last_request_at).collect();
     let pushes: Vec<Option<DateTime<Utc>>> = stamps.iter().map(|s| s.last_push_at).collect();
