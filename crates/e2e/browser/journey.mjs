@@ -86,9 +86,11 @@ async function axe(page, label, exclude = []) {
 
 const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
 const page = watch(await context.newPage());
-const step = (name) => console.log(`step: ${name}`);
+const started = Date.now();
+const step = (name) => console.log(`step (${((Date.now() - started) / 1000).toFixed(1)} s): ${name}`);
 // SCREENSHOTS_DIR=docs/images (an absolute path) also saves the screenshots docs/portal.md shows.
 const shot = async (p, name) => {
+  if (process.env.SCREENSHOTS_DIR) console.log(`screenshot ${name} at ${((Date.now() - started) / 1000).toFixed(1)} s`);
   if (process.env.SCREENSHOTS_DIR) await p.screenshot({ path: `${process.env.SCREENSHOTS_DIR}/portal-${name}.png`, fullPage: name === "delivery-log" });
 };
 
@@ -239,7 +241,9 @@ try {
   if (status !== "200") fail(`the Explorer's call answered ${status}`);
   const listed = await live.locator("tr.response .highlight-code, tr.response .microlight").first().textContent();
   if (!listed.includes("alice@acme.example")) fail(`the Explorer's answer lacks alice: ${listed.slice(0, 300)}`);
+  await live.scrollIntoViewIfNeeded();
   await shot(page, "explorer");
+  await axe(page, "API Explorer");
 
   step("a setup link shows the directory connected");
   await page.goto(connectionUrl);
@@ -269,6 +273,8 @@ try {
   await page.screenshot({ path: "journey-failure.png", fullPage: true }).catch(() => {});
 } finally {
   await browser.close();
+  // The dispatcher keeps its connections to the receiver open: close them, or node waits for them.
+  receiver.closeAllConnections();
   receiver.close();
 }
 
@@ -277,3 +283,4 @@ if (problems.length) {
   process.exit(1);
 }
 console.log("journey passed");
+process.exit(0);

@@ -63,6 +63,7 @@ async fn the_whole_journey_in_a_browser() {
         .env("API_KEY", app["apiKey"].as_str().expect("key"))
         .kill_on_drop(true)
         .output();
+    let started = std::time::Instant::now();
     let output = tokio::time::timeout(std::time::Duration::from_secs(200), journey)
         .await
         .expect("the browser journey finished within 200 s")
@@ -70,8 +71,11 @@ async fn the_whole_journey_in_a_browser() {
     let (out, err) = (String::from_utf8_lossy(&output.stdout), String::from_utf8_lossy(&output.stderr));
     assert!(output.status.success(), "the browser journey failed:\n{out}\n{err}");
     assert!(out.contains("journey passed"), "{out}");
+    eprintln!("the browser journey took {:?}:\n{out}", started.elapsed());
+    let started = std::time::Instant::now();
     stop.cancel();
     stack.shutdown().await;
+    eprintln!("the stack stopped in {:?}", started.elapsed());
 }
 
 /// A signed-in browser: its session cookie and CSRF token.

@@ -13,7 +13,7 @@ use actix_web::middleware::DefaultHeaders;
 use actix_web::{HttpResponse, web};
 use maud::html;
 use serde_json::json;
-use utoipa_swagger_ui::{Config, SwaggerUi, Url};
+use utoipa_swagger_ui::{Config, SwaggerUi, SyntaxHighlight, Url};
 
 use super::consumers::consumer;
 use super::extract::{Posted, SignedIn, id};
@@ -45,8 +45,12 @@ pub fn config(services: &ServicesSection) -> Config<'static> {
         .persist_authorization(true)
         .try_it_out_enabled(true)
         .display_request_duration(true)
-        .deep_linking(true)
         .filter(true)
+        // A deep link is an anchor inside each operation's toggle button: nested controls that
+        // assistive technology cannot reach.
+        .deep_linking(false)
+        // Its colour themes put some tokens below readable contrast on their dark background.
+        .with_syntax_highlight(SyntaxHighlight::default().activated(false))
     // Query-string configuration stays off: `?url=` or `?config=` would let a link load another
     // site's document into a page that holds an access token.
 }
@@ -60,7 +64,21 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: Config<'static>) {
     cfg.route(PATH, web::get().to(explorer_root))
         .route("/explorer-access/{consumer}", web::get().to(access))
         .route("/session/explorer-token", web::post().to(token))
-        .service(web::scope(PATH).wrap(headers).service(SwaggerUi::new("/{_:.*}").config(config)));
+        .service(
+            web::scope(PATH)
+                .wrap(headers)
+                .route("/", web::get().to(page))
+                .service(SwaggerUi::new("/{_:.*}").config(config)),
+        );
+}
+
+/// Swagger UI's own page, with the portal's header and the accessibility fixes of
+/// `assets/explorer.{css,js}` (Swagger UI leaves icon buttons and selects unnamed).
+async fn page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(include_str!("../../assets/explorer.html"))
 }
 
 /// `/explorer` without its slash: Swagger UI's relative asset paths need it.
