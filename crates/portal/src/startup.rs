@@ -23,7 +23,8 @@ pub struct Application {
 
 impl Application {
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
-        let explorer = routes::explorer::config(&settings.services);
+        let explorer = routes::explorer::config();
+        let public = web::Data::new(routes::explorer::PublicServices(settings.services.clone()));
         let apis =
             web::Data::new(Apis::new(settings.backend(), Duration::from_millis(settings.session.api_timeout_ms))?);
         let sessions = web::Data::new(Sessions::new(Duration::from_secs(settings.session.lifetime_secs)));
@@ -33,7 +34,7 @@ impl Application {
             Metrics::new(SERVICE),
             ErrorStyle::Problem,
             move |cfg| {
-                cfg.app_data(apis.clone()).app_data(sessions.clone());
+                cfg.app_data(apis.clone()).app_data(sessions.clone()).app_data(public.clone());
                 routes::configure(cfg, explorer.clone());
             },
         )?;

@@ -8,8 +8,9 @@ use uapi_platform::config::Sources;
 use uapi_portal::config::Settings;
 use uapi_portal::startup::Application;
 
-async fn spawn_portal() -> (String, CancellationToken) {
-    let env: HashMap<String, String> = [
+/// The portal on a free port with `settings` (`UAPI_…` pairs) over its test defaults.
+async fn spawn_portal_with(settings: &[(&str, &str)]) -> (String, CancellationToken) {
+    let mut env: HashMap<String, String> = [
         ("UAPI_HTTP__PORT", "0"),
         ("UAPI_HTTP__WORKERS", "1"),
         ("UAPI_SERVICES__CONTROL_PLANE", "http://127.0.0.1:18080"),
@@ -20,12 +21,17 @@ async fn spawn_portal() -> (String, CancellationToken) {
     .into_iter()
     .map(|(k, v)| (k.to_owned(), v.to_owned()))
     .collect();
+    env.extend(settings.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())));
     let settings = Settings::load(Sources { file: None, env: Some(env) }).expect("settings");
     let app = Application::build(&settings).expect("builds");
     let base = format!("http://127.0.0.1:{}", app.port());
     let stop = CancellationToken::new();
     tokio::spawn(app.run_until(stop.clone()));
     (base, stop)
+}
+
+async fn spawn_portal() -> (String, CancellationToken) {
+    spawn_portal_with(&[]).await
 }
 
 fn client() -> reqwest::Client {
@@ -56,10 +62,59 @@ async fn the_explorer_offers_every_services_document_and_loads_nothing_from_else
 
     let init = http.get(format!("{base}/explorer/swagger-initializer.js")).send().await.expect("initializer");
     let init = init.text().await.expect("js");
-    for port in 18080..=18083 {
-        assert!(init.contains(&format!("http://127.0.0.1:{port}/openapi.json")), "{port}: {init}");
+    for slug in ["control-plane", "employee-store", "webhook-dispatcher", "scim-ingress"] {
+        assert!(init.contains(&format!("/explorer/docs/{slug}.json")), "{slug}: {init}");
     }
     assert!(init.contains(r#""validatorUrl": "none""#), "no validator badge: {init}");
+    assert!(!init.contains("queryConfigEnabled\": true"), "no configuration from a link: {init}");
+    stop.cancel();
+}
+
+/// An API that serves only its document.
+fn api_with_a_document() -> String {
+    use actix_web::{App, HttpResponse, HttpServer, web};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let server = HttpServer::new(|| {
+        App::new().route(
+            "/openapi.json",
+            web::get().to(|| async {
+                HttpResponse::Ok().json(
+                    serde_json::json!({"openapi": "3.1.0", "info": {"title": "HRIS", "version": "1"}, "paths": {}}),
+                )
+            }),
+        )
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .expect("listen")
+    .run();
+    tokio::spawn(server);
+    format!("http://127.0.0.1:{port}")
+}
+
+#[tokio::test]
+async fn the_portal_serves_each_document_pointing_at_the_api_a_browser_reaches() {
+    let backend = api_with_a_document();
+    let (base, stop) = spawn_portal_with(&[
+        ("UAPI_SERVICES__EMPLOYEE_STORE", "https://hris.example.com"),
+        ("UAPI_BACKEND__EMPLOYEE_STORE", &backend),
+    ])
+    .await;
+
+    let doc: serde_json::Value = client()
+        .get(format!("{base}/explorer/docs/employee-store.json"))
+        .send()
+        .await
+        .expect("doc")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(doc["info"]["title"], "HRIS", "{doc}");
+    assert_eq!(doc["servers"], serde_json::json!([{"url": "https://hris.example.com"}]), "{doc}");
+    let unknown = client().get(format!("{base}/explorer/docs/nothing.json")).send().await.expect("unknown");
+    assert_eq!(unknown.status(), 404);
     stop.cancel();
 }
 

@@ -21,6 +21,18 @@ pub enum Service {
     WebhookDispatcher,
 }
 
+impl ServicesSection {
+    /// `service`'s base URL.
+    pub fn of(&self, service: Service) -> &str {
+        match service {
+            Service::ControlPlane => &self.control_plane,
+            Service::ScimIngress => &self.scim_ingress,
+            Service::EmployeeStore => &self.employee_store,
+            Service::WebhookDispatcher => &self.webhook_dispatcher,
+        }
+    }
+}
+
 /// An API call that did not give what was asked.
 #[derive(Debug, thiserror::Error)]
 pub enum ApiError {
@@ -59,12 +71,7 @@ impl Apis {
     }
 
     fn base(&self, service: Service) -> &str {
-        match service {
-            Service::ControlPlane => &self.services.control_plane,
-            Service::ScimIngress => &self.services.scim_ingress,
-            Service::EmployeeStore => &self.services.employee_store,
-            Service::WebhookDispatcher => &self.services.webhook_dispatcher,
-        }
+        self.services.of(service)
     }
 
     /// `method path` on `service` with `bearer` and a JSON `body`; the answer's JSON (`null` for an

@@ -1,7 +1,8 @@
 //! The API Explorer at `/explorer/`: Swagger UI (its assets embedded in the binary at build time,
 //! nothing fetched from the internet) with a dropdown of every service's OpenAPI document. The
-//! browser loads each document from its API and sends "Try it out" requests there; each API lets
-//! the portal's origin do so (`http.cors_origins`).
+//! portal serves each document (`/explorer/docs/{slug}.json`, fetched from its API, `servers` set
+//! to the API's public URL); the browser sends "Try it out" requests to the API, which lets the
+//! portal's origin do so (`http.cors_origins`).
 //!
 //! "Open in API Explorer" on a consumer's page goes through `/explorer-access/{consumer}`: a page
 //! whose script asks the portal (with the session's cookie and CSRF token) for that consumer's
@@ -18,7 +19,7 @@ use utoipa_swagger_ui::{Config, SwaggerUi, SyntaxHighlight, Url};
 use super::consumers::consumer;
 use super::extract::{Posted, SignedIn, id};
 use super::page::{self, Section};
-use crate::api::Apis;
+use crate::api::{Apis, Service};
 use crate::config::ServicesSection;
 use crate::error::PageError;
 
@@ -28,14 +29,25 @@ pub const PATH: &str = "/explorer";
 /// The document "Open in API Explorer" shows first.
 pub const HRIS_DOCUMENT: &str = "employee-store (HRIS)";
 
+/// The documents the Explorer offers: the dropdown's name, the slug it is served under
+/// (`/explorer/docs/{slug}.json`) and its API.
+const DOCUMENTS: [(&str, &str, Service); 4] = [
+    ("control-plane", "control-plane", Service::ControlPlane),
+    (HRIS_DOCUMENT, "employee-store", Service::EmployeeStore),
+    ("webhook-dispatcher (webhooks)", "webhook-dispatcher", Service::WebhookDispatcher),
+    ("scim-ingress (SCIM)", "scim-ingress", Service::ScimIngress),
+];
+
+/// Each API's URL as the browser reaches it: the `servers` of the documents the portal serves.
+pub struct PublicServices(pub ServicesSection);
+
 /// Swagger UI's configuration: built once at start-up, cloned into each HTTP worker.
-pub fn config(services: &ServicesSection) -> Config<'static> {
-    let urls: Vec<Url<'static>> = services
-        .all()
+pub fn config() -> Config<'static> {
+    let urls: Vec<Url<'static>> = DOCUMENTS
         .into_iter()
-        // Once per process; Swagger UI's configuration wants 'static text.
-        .map(|(name, base)| {
-            let url: &'static str = Box::leak(format!("{base}/openapi.json").into_boxed_str());
+        .map(|(name, slug, _)| {
+            // Once per process; Swagger UI's configuration wants 'static text.
+            let url: &'static str = Box::leak(format!("{PATH}/docs/{slug}.json").into_boxed_str());
             Url::with_primary(name, url, name == HRIS_DOCUMENT)
         })
         .collect();
@@ -68,8 +80,26 @@ pub fn configure(cfg: &mut web::ServiceConfig, config: Config<'static>) {
             web::scope(PATH)
                 .wrap(headers)
                 .route("/", web::get().to(page))
+                .route("/docs/{slug}.json", web::get().to(document))
                 .service(SwaggerUi::new("/{_:.*}").config(config)),
         );
+}
+
+/// An API's document, served from the portal's origin (the APIs may share one host, where each
+/// `/openapi.json` is the same path) with `servers` set to where the browser reaches that API, so
+/// "Try it out" calls it there.
+async fn document(
+    slug: web::Path<String>,
+    apis: web::Data<Apis>,
+    public: web::Data<PublicServices>,
+) -> Result<HttpResponse, PageError> {
+    let service = DOCUMENTS.iter().find(|(_, s, _)| *s == slug.as_str()).map(|(_, _, service)| *service);
+    let service = service.ok_or(PageError::NotFound)?;
+    let mut doc = apis.call(service, reqwest::Method::GET, "/openapi.json", None, None).await?;
+    if let Some(doc) = doc.as_object_mut() {
+        doc.insert("servers".into(), json!([{ "url": public.0.of(service) }]));
+    }
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-cache")).json(doc))
 }
 
 /// Swagger UI's own page, with the portal's header and the accessibility fixes of
