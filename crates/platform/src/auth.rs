@@ -42,6 +42,9 @@ pub struct Claims {
     pub iss: String,
     pub aud: String,
     pub iat: u64,
+    /// Not valid before (seconds since the epoch); tokens without it are valid from `iat`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<u64>,
     pub exp: u64,
     pub jti: String,
 }
@@ -114,6 +117,7 @@ impl TokenIssuer {
             iss: ISSUER.into(),
             aud: AUDIENCE.into(),
             iat: now,
+            nbf: Some(now),
             exp: now + self.ttl.as_secs(),
             jti: Uuid::now_v7().to_string(),
         };
@@ -130,6 +134,10 @@ pub struct TokenVerifier {
     validation: Validation,
     verified: std::sync::Arc<std::sync::RwLock<std::collections::HashMap<String, Claims>>>,
 }
+
+/// How far ahead of this host's clock a token's `nbf` may be: the issuing host's clock may run a
+/// little ahead, and a token is used the moment it is issued. (Expiry has no such grace.)
+const NBF_SKEW_SECS: u64 = 5;
 
 /// Verified tokens remembered at most; past that, expired ones are dropped, then all.
 const VERIFIED_CACHE: usize = 10_000;
@@ -162,6 +170,9 @@ impl TokenVerifier {
             return Ok(claims);
         }
         let claims = jsonwebtoken::decode::<Claims>(token, &self.key, &self.validation).map(|d| d.claims)?;
+        if claims.nbf.is_some_and(|nbf| nbf > now + NBF_SKEW_SECS) {
+            return Err(jsonwebtoken::errors::ErrorKind::ImmatureSignature.into());
+        }
         if let Ok(mut verified) = self.verified.write() {
             if verified.len() >= VERIFIED_CACHE {
                 verified.retain(|_, c| c.exp > now);
@@ -279,6 +290,36 @@ mod tests {
         std::thread::sleep(Duration::from_millis(1100));
         let err = verifier.verify(&token).expect_err("expired");
         assert_eq!(err.kind(), &jsonwebtoken::errors::ErrorKind::ExpiredSignature);
+    }
+
+    /// A token signed by `issuer` whose `nbf` is `ahead` seconds from now.
+    fn not_before(issuer: &TokenIssuer, ahead: u64) -> String {
+        let now = jsonwebtoken::get_current_timestamp();
+        let app = Uuid::now_v7();
+        let claims = Claims {
+            sub: app.to_string(),
+            scope: Scope::Application,
+            app,
+            consumer: None,
+            iss: ISSUER.into(),
+            aud: AUDIENCE.into(),
+            iat: now,
+            nbf: Some(now + ahead),
+            exp: now + 600,
+            jti: Uuid::now_v7().to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::EdDSA), &claims, &issuer.key).expect("encodes")
+    }
+
+    #[test]
+    fn a_token_is_refused_before_its_nbf() {
+        let (issuer, verifier) = pair(60);
+        let err = verifier.verify(&not_before(&issuer, 300)).expect_err("not yet valid");
+        assert_eq!(err.kind(), &jsonwebtoken::errors::ErrorKind::ImmatureSignature);
+        // A clock a few seconds ahead on the issuing host is tolerated.
+        assert!(verifier.verify(&not_before(&issuer, 2)).is_ok());
+        let issued = issuer.issue(Scope::Application, Uuid::now_v7(), None).expect("issues");
+        assert!(verifier.verify(&issued).expect("verifies").nbf.is_some(), "issued tokens carry nbf");
     }
 
     #[test]

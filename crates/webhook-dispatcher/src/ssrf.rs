@@ -148,6 +148,16 @@ fn is_internal_v6(ip: Ipv6Addr) -> bool {
         // 64:ff9b::/96 NAT64 embeds an IPv4 address in the last 32 bits.
         return is_internal_v4(Ipv4Addr::new((seg[6] >> 8) as u8, seg[6] as u8, (seg[7] >> 8) as u8, seg[7] as u8));
     }
+    if seg[0] == 0x64 && seg[1] == 0xff9b && seg[2] == 1 {
+        // 64:ff9b:1::/48 local-use NAT64 (RFC 8215): a network's own translator, to its own
+        // IPv4 addresses, wherever in the prefix they sit.
+        return true;
+    }
+    if seg[0] == 0x2001 && seg[1] == 0 {
+        // 2001::/32 Teredo: the server and (obfuscated) client IPv4 addresses are embedded, and a
+        // relay reaches whatever they name; no webhook endpoint lives there.
+        return true;
+    }
     if seg[0] == 0x2002 {
         // 6to4 embeds an IPv4 address in bits 16..48.
         return is_internal_v4(Ipv4Addr::new((seg[1] >> 8) as u8, seg[1] as u8, (seg[2] >> 8) as u8, seg[2] as u8));
@@ -224,10 +234,22 @@ mod tests {
             "::ffff:10.0.0.1",
             "64:ff9b::a00:1",
             "2002:7f00:1::",
+            "64:ff9b:1::a00:1",
+            "64:ff9b:1:abcd::1",
+            "2001:0:4136:e378:8000:63bf:3fff:fdd2",
+            "2001::7f00:1",
         ] {
             assert!(is_internal(ip(s)), "{s} should be internal");
         }
-        for s in ["8.8.8.8", "1.1.1.1", "100.128.0.1", "2606:4700::1111", "::ffff:8.8.8.8"] {
+        for s in [
+            "8.8.8.8",
+            "1.1.1.1",
+            "100.128.0.1",
+            "2606:4700::1111",
+            "::ffff:8.8.8.8",
+            "2001:4860::8888",
+            "64:ff9b::808:808",
+        ] {
             assert!(!is_internal(ip(s)), "{s} should be public");
         }
     }
