@@ -77,6 +77,10 @@ pub enum WebhooksCommand {
     RotateSecret {
         id: String,
     },
+    /// Send a signed `webhook.test` event to the subscription (it shows in the delivery log).
+    Test {
+        id: String,
+    },
     /// The delivery log of a subscription, with every attempt.
     Deliveries {
         id: String,

@@ -244,6 +244,17 @@ async fn readme_journey_with_the_cli() {
     assert!(line.starts_with(&format!("employee.created  {user_id}  v1  [")), "{line}");
     let deliveries = uapi.json(&["webhooks", "deliveries", &hook_id, "--status", "succeeded"]);
     assert_eq!(deliveries["data"][0]["eventType"], "employee.created");
+    // A test event on request, signed like the rest: the listener verifies and prints it too.
+    let sent = uapi.json(&["webhooks", "test", &hook_id]);
+    assert_eq!(sent["eventType"], "webhook.test", "{sent}");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        let line = lines.recv_timeout(left).expect("the listener printed the test event");
+        if line.starts_with("webhook.test  ") {
+            break;
+        }
+    }
     let _ = listener.kill();
     let _ = listener.wait();
 

@@ -62,6 +62,13 @@ pub async fn run(ctx: &mut Ctx, cmd: WebhooksCommand) -> Result<(), CliError> {
             let res = ctx.api.call(Method::POST, &url, Some(&token), Some(&json!({}))).await?;
             ctx.show(&res, output::record);
         }
+        WebhooksCommand::Test { id } => {
+            let url = ctx.wh(&format!("/api/webhooks/{id}/test"));
+            let res = ctx.api.call(Method::POST, &url, Some(&token), None).await?;
+            ctx.show(&res, |v: &Value| {
+                println!("Test event sent: delivery {}", v["deliveryId"].as_str().unwrap_or("?"))
+            });
+        }
         WebhooksCommand::Deliveries { id, status, page } => {
             let url = match status {
                 Some(s) => ctx.wh(&format!("/api/webhooks/{id}/deliveries?status={}", encode(&s))),
