@@ -120,6 +120,17 @@ pub fn current_traceparent() -> Option<String> {
     carrier.remove("traceparent")
 }
 
+/// The current span's `traceparent`, or, where there is no trace (no exporter, no caller's
+/// context), a new root one (not sampled: nothing of ours recorded it), so the receiver of an
+/// outgoing request can always correlate it.
+pub fn traceparent_or_new() -> String {
+    current_traceparent().unwrap_or_else(|| {
+        let trace: u128 = rand::random::<u128>().max(1);
+        let span: u64 = rand::random::<u64>().max(1);
+        format!("00-{trace:032x}-{span:016x}-00")
+    })
+}
+
 #[derive(diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = outbox)]
 struct Row {

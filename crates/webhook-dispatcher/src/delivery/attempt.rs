@@ -76,6 +76,8 @@ pub async fn attempt(client: &Client, policy: &TargetPolicy, c: &Claimed) -> Out
         .header("webhook-id", &id)
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", sig)
+        // W3C trace context on every delivery (the contract), for receivers that trace.
+        .header("traceparent", uapi_platform::outbox::traceparent_or_new())
         .body(c.body.clone())
         .send()
         .await;

@@ -258,6 +258,28 @@ async fn after_a_rotation_both_secrets_sign() {
 }
 
 #[tokio::test]
+async fn every_delivery_carries_a_w3c_traceparent() {
+    let app = spawn_app().await;
+    let Subscriber { application, rx, .. } = app.subscriber().await;
+    app.publish(&employee_event(application, "emp-1", 1, "employee.created")).await;
+    app.publish(&employee_event(application, "emp-2", 1, "employee.created")).await;
+    let hits = rx.wait_hits(2, WAIT).await;
+    let parents: Vec<&str> = hits.iter().map(|h| h.header("traceparent")).collect();
+    for p in &parents {
+        let parts: Vec<&str> = p.split('-').collect();
+        assert_eq!(parts.len(), 4, "{p}");
+        assert_eq!((parts[0], parts[1].len(), parts[2].len(), parts[3].len()), ("00", 32, 16, 2), "{p}");
+        assert!(parts[1..].iter().all(|x| x.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase())), "{p}");
+        assert!(
+            parts[1].chars().any(|c| c != '0') && parts[2].chars().any(|c| c != '0'),
+            "all-zero ids are invalid: {p}"
+        );
+    }
+    assert_ne!(parents[0], parents[1], "each delivery its own trace context");
+    app.shutdown().await;
+}
+
+#[tokio::test]
 async fn after_the_grace_period_only_the_new_secret_signs() {
     let app = spawn_app_with(&[("UAPI_WEBHOOKS__SECRET_GRACE_SECS", "0")]).await;
     let Subscriber { application, token, rx, hook, id } = app.subscriber().await;
