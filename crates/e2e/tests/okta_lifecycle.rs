@@ -20,6 +20,17 @@ async fn next_event(tap: &mut lapin::Consumer) -> EmployeeEvent {
         .expect("open")
         .expect("delivery");
     d.ack(BasicAckOptions::default()).await.expect("ack");
+    // Every event carries a W3C trace context, exporter or not.
+    let headers = d.properties.headers().as_ref().expect("headers");
+    let traceparent = headers.inner().iter().find(|(k, _)| k.as_str() == "traceparent").map(|(_, v)| v);
+    match traceparent {
+        Some(lapin::types::AMQPValue::LongString(s)) => {
+            let s = String::from_utf8_lossy(s.as_bytes()).into_owned();
+            let parts: Vec<&str> = s.split('-').collect();
+            assert_eq!(parts.iter().map(|p| p.len()).collect::<Vec<_>>(), [2, 32, 16, 2], "{s}");
+        }
+        other => panic!("no traceparent header: {other:?}"),
+    }
     EmployeeEvent::decode(d.data.as_slice()).expect("protobuf EmployeeEvent")
 }
 

@@ -73,7 +73,7 @@ where
             outbox::routing_key.eq(msg.routing_key),
             outbox::type_name.eq(msg.type_name),
             outbox::payload.eq(msg.payload),
-            outbox::traceparent.eq(current_traceparent()),
+            outbox::traceparent.eq(Some(traceparent_or_new())),
         ))
         .execute(conn)
         .await
@@ -89,7 +89,7 @@ pub async fn enqueue_many(
     use diesel::ExpressionMethods;
     // Five binds a row; Postgres takes at most 65,535 binds a statement.
     const ROWS: usize = 1000;
-    let traceparent = current_traceparent();
+    let traceparent = Some(traceparent_or_new());
     let mut msgs = msgs.into_iter().peekable();
     while msgs.peek().is_some() {
         let rows: Vec<_> = msgs
@@ -110,9 +110,8 @@ pub async fn enqueue_many(
     Ok(())
 }
 
-/// The W3C `traceparent` of the current span, as stored with an outbox row; for callers that
-/// write outbox rows in their own statements instead of through [`enqueue`].
-pub fn current_traceparent() -> Option<String> {
+/// The W3C `traceparent` of the current span, when it is part of a trace.
+fn current_traceparent() -> Option<String> {
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let cx = tracing::Span::current().context();
     let mut carrier = std::collections::HashMap::new();
@@ -121,8 +120,8 @@ pub fn current_traceparent() -> Option<String> {
 }
 
 /// The current span's `traceparent`, or, where there is no trace (no exporter, no caller's
-/// context), a new root one (not sampled: nothing of ours recorded it), so the receiver of an
-/// outgoing request can always correlate it.
+/// context), a new root one (not sampled: nothing of ours recorded it): what every outbox row
+/// (so every event) and every outgoing webhook carries, so a receiver can always correlate.
 pub fn traceparent_or_new() -> String {
     current_traceparent().unwrap_or_else(|| {
         let trace: u128 = rand::random::<u128>().max(1);
