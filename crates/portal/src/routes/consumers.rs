@@ -13,7 +13,7 @@ use super::extract::{Posted, SignedIn, id};
 use super::page::{self, Section, button_form, copyable, csrf, short};
 use super::{done, failed_or};
 use crate::api::types::{Connection, Connections, Consumer, CreatedSetupLink, DirectoryStatus, Page, SetupLink};
-use crate::api::{Apis, Service, encode};
+use crate::api::{Apis, Service, encode, read};
 use crate::domain::session::{Flash, Session};
 use crate::error::PageError;
 
@@ -53,10 +53,6 @@ pub async fn as_consumer(
         _ => PageError::from(e),
     })?;
     Ok(apis.call(service, method, path, Some(&token), body).await?)
-}
-
-fn read<T: serde::de::DeserializeOwned>(service: Service, value: Value) -> Result<T, PageError> {
-    crate::api::read(service, value).map_err(PageError::Api)
 }
 
 #[derive(Deserialize)]

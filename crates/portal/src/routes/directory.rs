@@ -12,22 +12,13 @@ use super::consumers::{as_consumer, consumer};
 use super::extract::{SignedIn, id};
 use super::page::{self, Section, pretty, short};
 use crate::api::types::{Employee, Group, One, Page};
-use crate::api::{ApiError, Service, encode};
+use crate::api::{Service, encode, read};
 use crate::error::PageError;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.route("/consumers/{id}/employees", web::get().to(employees))
         .route("/consumers/{id}/employees/{employee}", web::get().to(employee))
         .route("/consumers/{id}/groups", web::get().to(groups));
-}
-
-fn read<T: serde::de::DeserializeOwned>(value: Value) -> Result<T, PageError> {
-    serde_json::from_value(value).map_err(|e| {
-        PageError::Api(ApiError::Unavailable {
-            service: Service::EmployeeStore,
-            reason: format!("unexpected answer: {e}"),
-        })
-    })
 }
 
 /// The list's filters, as the contract names them; blank ones are left out.
@@ -76,7 +67,7 @@ async fn employees(
     }
     let answer = as_consumer(&apis, &session, consumer_id, Service::EmployeeStore, Method::GET, &api, None).await;
     let (list, problem) = match answer {
-        Ok(v) => (read::<Page<Employee>>(v)?, None),
+        Ok(v) => (read::<Page<Employee>>(Service::EmployeeStore, v)?, None),
         // A filter the API refuses (a malformed date, say) is explained above an empty list.
         Err(PageError::BadRequest(detail)) => (Page { data: Vec::new(), meta: Default::default() }, Some(detail)),
         Err(e) => return Err(e),
@@ -140,8 +131,10 @@ async fn employee(
     let (consumer_id, employee_id) = (id(&path.0)?, id(&path.1)?);
     let c = consumer(&apis, &session, consumer_id).await?;
     let api = format!("/api/hris/employees/{employee_id}");
-    let one: One<Employee> =
-        read(as_consumer(&apis, &session, consumer_id, Service::EmployeeStore, Method::GET, &api, None).await?)?;
+    let one: One<Employee> = read(
+        Service::EmployeeStore,
+        as_consumer(&apis, &session, consumer_id, Service::EmployeeStore, Method::GET, &api, None).await?,
+    )?;
     let e = one.data;
     let fields: Vec<(&String, &Value)> = e
         .0
@@ -207,8 +200,10 @@ async fn groups(
     if let Some(cursor) = &query.cursor {
         api.push_str(&format!("&cursor={}", encode(cursor)));
     }
-    let list: Page<Group> =
-        read(as_consumer(&apis, &session, consumer_id, Service::EmployeeStore, Method::GET, &api, None).await?)?;
+    let list: Page<Group> = read(
+        Service::EmployeeStore,
+        as_consumer(&apis, &session, consumer_id, Service::EmployeeStore, Method::GET, &api, None).await?,
+    )?;
     let base = format!("/consumers/{consumer_id}/groups");
     let body = html! {
         p.crumbs { a href="/consumers" { "Consumers" } " / " a href={ "/consumers/" (consumer_id) } { (c.name) } " / Groups" }

@@ -139,7 +139,7 @@ async fn create(posted: Posted, apis: web::Data<Apis>) -> Result<HttpResponse, P
     });
     match call(&apis, &session, Method::POST, "/api/webhooks", Some(&body)).await {
         Ok(created) => {
-            let hook: Webhook = crate::api::read(Service::WebhookDispatcher, created).map_err(PageError::Api)?;
+            let hook: Webhook = crate::api::read(Service::WebhookDispatcher, created)?;
             if let Some(secret) = hook.secret {
                 session.flash(Flash::Secret { what: "Signing secret".into(), value: secret });
             }
