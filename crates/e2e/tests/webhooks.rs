@@ -77,5 +77,17 @@ async fn provisioning_and_deactivation_arrive_as_signed_webhooks() {
         assert!(Instant::now() < deadline, "deliveries not both succeeded: {log}");
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+
+    // The SRE's signals: both deliveries' lag, and each event's age when the dispatcher took it.
+    let metrics =
+        stack.client.get(format!("{webhooks}/metrics")).send().await.expect("metrics").text().await.expect("text");
+    let count = |prefix: &str| -> f64 {
+        metrics.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+    };
+    assert_eq!(count("uapi_webhook_delivery_lag_seconds_count"), 2.0, "{metrics}");
+    let queue = stack.webhooks_queue();
+    let age = format!("uapi_consumer_event_age_seconds_count{{queue=\"{queue}\",service=\"webhook-dispatcher\"}}");
+    assert!(count(&age) >= 2.0, "{age} in {metrics}");
+    assert_eq!(count("uapi_webhook_breakers_open"), 0.0);
     stack.shutdown().await;
 }

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use uapi_platform::amqp::Broker;
 use uapi_platform::auth::TokenVerifier;
 use uapi_platform::consumer::{self, ConsumerSettings};
-use uapi_platform::dead_letters::DeadLetterMetrics;
+use uapi_platform::dead_letters::ConsumerMetrics;
 use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
@@ -40,7 +40,7 @@ impl Application {
         let state = web::Data::new(AppState { pool: pool.clone() });
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
         let metrics = Metrics::new(SERVICE);
-        let dead_letters = DeadLetterMetrics::register(&metrics.registry);
+        let consumer_metrics = ConsumerMetrics::register(&metrics.registry);
         let http = http::bind(&settings.http, readiness, metrics, ErrorStyle::Problem, move |cfg| {
             cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
         })?;
@@ -54,7 +54,7 @@ impl Application {
                 bindings: uapi_events::queues::EMPLOYEE_AND_GROUP_BINDINGS.map(str::to_owned).to_vec(),
                 prefetch: settings.amqp.prefetch,
                 concurrency: settings.consumer.concurrency,
-                dead_letters,
+                metrics: consumer_metrics,
             },
             feed_retention_days: settings.feed.retention_days,
         })

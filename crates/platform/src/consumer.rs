@@ -20,7 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::acks::{Acks, Settle};
 use crate::amqp::{self, Broker};
-use crate::dead_letters::{self, DeadLetterMetrics};
+use crate::dead_letters::{self, ConsumerMetrics};
 
 /// What went wrong with one message.
 #[derive(Debug, thiserror::Error)]
@@ -46,8 +46,8 @@ pub struct ConsumerSettings {
     /// Concurrent handlers (≤ prefetch). Messages of one aggregate may then be handled out of
     /// order, so handlers must be idempotent and version-aware.
     pub concurrency: usize,
-    /// Where the messages given up on are counted.
-    pub dead_letters: DeadLetterMetrics,
+    /// Where the messages given up on, and the lag, are counted.
+    pub metrics: ConsumerMetrics,
 }
 
 impl HandleError {
@@ -75,6 +75,16 @@ pub fn delivery_count(delivery: &Delivery) -> u32 {
         Some(AMQPValue::ShortInt(n)) => (*n).max(0) as u32,
         Some(AMQPValue::LongUInt(n)) => *n,
         _ => 0,
+    }
+}
+
+/// An integer header of the message.
+fn header_i64(delivery: &Delivery, name: &str) -> Option<i64> {
+    let headers = delivery.properties.headers().as_ref()?;
+    match headers.inner().iter().find(|(k, _)| k.as_str() == name).map(|(_, v)| v) {
+        Some(AMQPValue::LongLongInt(n)) => Some(*n),
+        Some(AMQPValue::LongInt(n)) => Some(i64::from(*n)),
+        _ => None,
     }
 }
 
@@ -148,7 +158,7 @@ where
         let next = tokio::select! {
             _ = stop.cancelled() => break Ok(()),
             _ = observe.tick() => {
-                if let Err(e) = settings.dead_letters.observe(&channel, &settings.queue).await {
+                if let Err(e) = settings.metrics.observe(&channel, &settings.queue).await {
                     tracing::debug!(queue = %settings.queue, error = %e, "dead-letter gauge not refreshed");
                 }
                 continue;
@@ -168,10 +178,10 @@ where
         let queue = settings.queue.clone();
         let stop = stop.clone();
         let acks = acks.clone();
-        let dead_letters = settings.dead_letters.clone();
+        let metrics = settings.metrics.clone();
         tokio::spawn(async move {
             let _permit = permit;
-            process(delivery, handle, &queue, &stop, &acks, &dead_letters).await;
+            process(delivery, handle, &queue, &stop, &acks, &metrics).await;
         });
     };
     // Let handlers in flight finish and ack before the channel closes; bounded, because after a
@@ -190,7 +200,7 @@ async fn process<H, F>(
     queue: &str,
     stop: &CancellationToken,
     acks: &Acks,
-    dead_letters: &DeadLetterMetrics,
+    metrics: &ConsumerMetrics,
 ) where
     H: Fn(Arc<Delivery>) -> F,
     F: Future<Output = Result<(), HandleError>>,
@@ -199,16 +209,33 @@ async fn process<H, F>(
     let attempt = delivery_count(&delivery);
     let delivery = Arc::new(delivery);
     let message_id = delivery.properties.message_id().as_ref().map(|m| m.to_string()).unwrap_or_default();
+    let created_ms = header_i64(&delivery, crate::outbox::CREATED_AT_HEADER);
+    // The consumer span of this message, a child of its producer's (the `traceparent` it carries).
+    let span = tracing::info_span!(
+        "consume",
+        otel.name = %format!("{queue} process"),
+        otel.kind = "consumer",
+        messaging.system = "rabbitmq",
+        messaging.operation.type = "process",
+        messaging.destination.name = %queue,
+        messaging.rabbitmq.destination.routing_key = %delivery.routing_key,
+        messaging.message.id = %message_id,
+    );
+    {
+        use tracing_opentelemetry::OpenTelemetrySpanExt;
+        let _ = span.set_parent(parent_context(&delivery));
+    }
     let mut backoff = Duration::from_millis(100);
     // Marked in the ack window once: it stays failing until it is settled.
     let mut failing = false;
     let outcome = loop {
         // A panicking handler must not leave its delivery unsettled: the acks behind it would wait
         // for it forever. It counts as a transient failure (the delivery limit bounds it).
-        let result = std::panic::AssertUnwindSafe(handle(delivery.clone()))
-            .catch_unwind()
-            .await
-            .unwrap_or_else(|_| Err(HandleError::Transient("the handler panicked".into())));
+        let result =
+            std::panic::AssertUnwindSafe(tracing::Instrument::instrument(handle(delivery.clone()), span.clone()))
+                .catch_unwind()
+                .await
+                .unwrap_or_else(|_| Err(HandleError::Transient("the handler panicked".into())));
         match result {
             Err(HandleError::Unavailable(reason)) => {
                 tracing::warn!(%queue, %message_id, %reason, retry_in_ms = backoff.as_millis() as u64, "dependency unavailable; retrying in place");
@@ -229,10 +256,15 @@ async fn process<H, F>(
         }
     };
     match outcome {
-        Ok(()) => acks.ack(tag).await,
+        Ok(()) => {
+            if let Some(created_ms) = created_ms {
+                metrics.handled(queue, created_ms);
+            }
+            acks.ack(tag).await
+        }
         Err(HandleError::Permanent(reason)) => {
             tracing::error!(%queue, %message_id, %reason, "message rejected to the dead-letter queue");
-            dead_letters.given_up(queue);
+            metrics.given_up(queue);
             acks.settle(tag, Settle::Reject).await;
         }
         Err(HandleError::Transient(reason) | HandleError::Unavailable(reason)) => {
@@ -241,7 +273,7 @@ async fn process<H, F>(
             let pause = Duration::from_millis(200 * u64::from(attempt + 1).min(25));
             if attempt >= amqp::DELIVERY_LIMIT as u32 {
                 tracing::error!(%queue, %message_id, attempt, %reason, "message failed for the last time; the broker dead-letters it");
-                dead_letters.given_up(queue);
+                metrics.given_up(queue);
             } else {
                 tracing::warn!(%queue, %message_id, attempt, %reason, "message failed; will be redelivered");
             }

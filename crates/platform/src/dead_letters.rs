@@ -8,27 +8,29 @@ use lapin::options::{
     BasicAckOptions, BasicGetOptions, BasicPublishOptions, ConfirmSelectOptions, QueueDeclareOptions,
 };
 use lapin::types::FieldTable;
-use prometheus::{IntCounterVec, IntGaugeVec, Opts, Registry};
+use prometheus::{HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry};
 
 use crate::amqp::{self, AmqpError, Broker};
 
 /// How often a consumer refreshes its dead-letter gauge.
 pub const OBSERVE_EVERY: Duration = Duration::from_secs(15);
 
-/// The dead-letter counters of a process, labelled by queue (bounded: a service has one or two).
+/// A process's consumer metrics, labelled by queue (bounded: a service has one or two): messages
+/// given up on, dead letters waiting, and the age of each event when it is handled (the lag).
 #[derive(Clone)]
-pub struct DeadLetterMetrics {
+pub struct ConsumerMetrics {
     given_up: IntCounterVec,
     waiting: IntGaugeVec,
+    event_age: HistogramVec,
 }
 
-impl std::fmt::Debug for DeadLetterMetrics {
+impl std::fmt::Debug for ConsumerMetrics {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("DeadLetterMetrics")
+        f.write_str("ConsumerMetrics")
     }
 }
 
-impl Default for DeadLetterMetrics {
+impl Default for ConsumerMetrics {
     /// Counters no registry exports (tests, tools).
     fn default() -> Self {
         let given_up = IntCounterVec::new(
@@ -44,22 +46,38 @@ impl Default for DeadLetterMetrics {
             &["queue"],
         )
         .expect("static metric definition is valid"); // ok: constant names and labels
-        Self { given_up, waiting }
+        let event_age = HistogramVec::new(
+            HistogramOpts::new(
+                "consumer_event_age_seconds",
+                "Age of each event when its consumer handled it: from its outbox row to the handler's success",
+            )
+            .buckets(vec![0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 1800.0]),
+            &["queue"],
+        )
+        .expect("static metric definition is valid"); // ok: constant names and labels
+        Self { given_up, waiting, event_age }
     }
 }
 
-impl DeadLetterMetrics {
+impl ConsumerMetrics {
     /// The counters, registered on `registry` (a duplicate registration leaves them unexported).
     pub fn register(registry: &Registry) -> Self {
         let metrics = Self::default();
         let _ = registry.register(Box::new(metrics.given_up.clone()));
         let _ = registry.register(Box::new(metrics.waiting.clone()));
+        let _ = registry.register(Box::new(metrics.event_age.clone()));
         metrics
     }
 
     /// A message of `queue` was given up on.
     pub fn given_up(&self, queue: &str) {
         self.given_up.with_label_values(&[queue]).inc();
+    }
+
+    /// A message of `queue` written to its outbox at `created_ms` (Unix milliseconds) was handled.
+    pub fn handled(&self, queue: &str, created_ms: i64) {
+        let age_ms = chrono::Utc::now().timestamp_millis().saturating_sub(created_ms).max(0);
+        self.event_age.with_label_values(&[queue]).observe(age_ms as f64 / 1e3);
     }
 
     /// Sets the gauge of `queue` from its dead-letter queue's depth.

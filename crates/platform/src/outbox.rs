@@ -73,7 +73,7 @@ where
             outbox::routing_key.eq(msg.routing_key),
             outbox::type_name.eq(msg.type_name),
             outbox::payload.eq(msg.payload),
-            outbox::traceparent.eq(Some(traceparent_or_new())),
+            outbox::traceparent.eq(Some(crate::telemetry::traceparent_or_new())),
         ))
         .execute(conn)
         .await
@@ -89,7 +89,7 @@ pub async fn enqueue_many(
     use diesel::ExpressionMethods;
     // Five binds a row; Postgres takes at most 65,535 binds a statement.
     const ROWS: usize = 1000;
-    let traceparent = Some(traceparent_or_new());
+    let traceparent = Some(crate::telemetry::traceparent_or_new());
     let mut msgs = msgs.into_iter().peekable();
     while msgs.peek().is_some() {
         let rows: Vec<_> = msgs
@@ -110,26 +110,6 @@ pub async fn enqueue_many(
     Ok(())
 }
 
-/// The W3C `traceparent` of the current span, when it is part of a trace.
-fn current_traceparent() -> Option<String> {
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
-    let cx = tracing::Span::current().context();
-    let mut carrier = std::collections::HashMap::new();
-    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
-    carrier.remove("traceparent")
-}
-
-/// The current span's `traceparent`, or, where there is no trace (no exporter, no caller's
-/// context), a new root one (not sampled: nothing of ours recorded it): what every outbox row
-/// (so every event) and every outgoing webhook carries, so a receiver can always correlate.
-pub fn traceparent_or_new() -> String {
-    current_traceparent().unwrap_or_else(|| {
-        let trace: u128 = rand::random::<u128>().max(1);
-        let span: u64 = rand::random::<u64>().max(1);
-        format!("00-{trace:032x}-{span:016x}-00")
-    })
-}
-
 #[derive(diesel::Queryable, diesel::Selectable)]
 #[diesel(table_name = outbox)]
 struct Row {
@@ -139,6 +119,26 @@ struct Row {
     type_name: String,
     payload: Vec<u8>,
     traceparent: Option<String>,
+    created_at: chrono::DateTime<chrono::Utc>,
+}
+
+/// The message header with the time its outbox row was written (Unix milliseconds): consumers
+/// measure their lag from it.
+pub const CREATED_AT_HEADER: &str = "uapi-created-at-ms";
+
+/// The producer span of publishing `row`, a child of the span the row's event was written in.
+fn publish_span(row: &Row, message_id: &str) -> tracing::Span {
+    let span = tracing::info_span!(
+        "publish",
+        otel.name = %format!("{} publish", row.routing_key),
+        otel.kind = "producer",
+        messaging.system = "rabbitmq",
+        messaging.operation.type = "publish",
+        messaging.rabbitmq.destination.routing_key = %row.routing_key,
+        messaging.message.id = %message_id,
+    );
+    crate::telemetry::continue_trace(&span, row.traceparent.as_deref());
+    span
 }
 
 /// How long the relay waits after a wake-up so that concurrent commits share a round.
@@ -386,14 +386,18 @@ async fn relay_round(
                     return Ok((0, None));
                 }
                 let message_ids: Vec<String> = rows.iter().map(|r| r.message_id.to_string()).collect();
+                // One producer span a message, in the trace its event was written in; each ends
+                // when the broker's confirm for its message is in (or the round gives up).
+                let spans: Vec<tracing::Span> =
+                    rows.iter().zip(&message_ids).map(|(r, id)| publish_span(r, id)).collect();
                 // All frames are queued at once (each publish takes its confirm sequence number and
                 // queues its frames on its first poll, which join_all does in order), instead of
                 // waiting for the connection's I/O loop to write each message before the next.
-                let sends = rows.iter().zip(&message_ids).map(|(row, message_id)| {
+                let sends = rows.iter().zip(&message_ids).zip(&spans).map(|((row, message_id), span)| {
                     let mut headers = FieldTable::default();
-                    if let Some(tp) = &row.traceparent {
-                        headers.insert("traceparent".into(), AMQPValue::LongString(tp.as_str().into()));
-                    }
+                    let traceparent = crate::telemetry::outgoing_traceparent(span, row.traceparent.as_deref());
+                    headers.insert("traceparent".into(), AMQPValue::LongString(traceparent.as_str().into()));
+                    headers.insert(CREATED_AT_HEADER.into(), AMQPValue::LongLongInt(row.created_at.timestamp_millis()));
                     publisher.send(Outgoing {
                         routing_key: &row.routing_key,
                         type_name: &row.type_name,

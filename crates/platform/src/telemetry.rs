@@ -36,12 +36,20 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> anyhow::Resu
         LogFormat::Pretty => tracing_subscriber::fmt::layer().compact().with_target(false).boxed(),
     };
 
-    let endpoint = Some(settings.otlp_endpoint.clone())
-        .filter(|e| !e.is_empty())
-        .or_else(|| std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT").ok().filter(|e| !e.is_empty()));
-    let provider = match endpoint {
-        Some(endpoint) => {
-            let exporter = opentelemetry_otlp::SpanExporter::builder().with_http().with_endpoint(endpoint).build()?;
+    // The setting is the traces URL itself; the standard variables are left to the exporter,
+    // which appends `/v1/traces` to OTEL_EXPORTER_OTLP_ENDPOINT (a base URL) as the spec says.
+    let configured = Some(settings.otlp_endpoint.clone()).filter(|e| !e.is_empty());
+    let from_env = ["OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"]
+        .iter()
+        .any(|v| std::env::var(v).is_ok_and(|e| !e.is_empty()));
+    let provider = match (configured, from_env) {
+        (None, false) => None,
+        (configured, _) => {
+            let builder = opentelemetry_otlp::SpanExporter::builder().with_http();
+            let exporter = match configured {
+                Some(endpoint) => builder.with_endpoint(endpoint).build()?,
+                None => builder.build()?,
+            };
             Some(
                 SdkTracerProvider::builder()
                     .with_batch_exporter(exporter)
@@ -49,10 +57,45 @@ pub fn init(service: &'static str, settings: &TelemetrySettings) -> anyhow::Resu
                     .build(),
             )
         }
-        None => None,
     };
     let otel = provider.as_ref().map(|p| tracing_opentelemetry::layer().with_tracer(p.tracer(service)));
 
     tracing_subscriber::registry().with(filter).with(fmt).with(otel).try_init()?;
     Ok(TelemetryGuard { provider })
+}
+
+/// The W3C `traceparent` of `span`, when it is part of a trace something records.
+pub fn traceparent_of(span: &tracing::Span) -> Option<String> {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let cx = span.context();
+    let mut carrier = std::collections::HashMap::new();
+    opentelemetry::global::get_text_map_propagator(|p| p.inject_context(&cx, &mut carrier));
+    carrier.remove("traceparent")
+}
+
+/// The current span's `traceparent`, or, where there is no trace (no exporter, no caller's
+/// context), a new root one (not sampled: nothing of ours recorded it): what every outbox row
+/// (so every event) and every outgoing webhook carries, so a receiver can always correlate.
+pub fn traceparent_or_new() -> String {
+    traceparent_of(&tracing::Span::current()).unwrap_or_else(|| {
+        let trace: u128 = rand::random::<u128>().max(1);
+        let span: u64 = rand::random::<u64>().max(1);
+        format!("00-{trace:032x}-{span:016x}-00")
+    })
+}
+
+/// Makes `traceparent` (when valid) the parent of `span`, which must not have been entered yet.
+pub fn continue_trace(span: &tracing::Span, traceparent: Option<&str>) {
+    use tracing_opentelemetry::OpenTelemetrySpanExt;
+    let Some(traceparent) = traceparent else { return };
+    let carrier = std::collections::HashMap::from([("traceparent".to_owned(), traceparent.to_owned())]);
+    let parent = opentelemetry::global::get_text_map_propagator(|p| p.extract(&carrier));
+    let _ = span.set_parent(parent);
+}
+
+/// The `traceparent` a message or request sent within `span` carries: the span's own where spans
+/// are recorded, so the receiver's spans are its children; else the trace it continues (`given`),
+/// so a receiver can still correlate; else a new root.
+pub fn outgoing_traceparent(span: &tracing::Span, given: Option<&str>) -> String {
+    traceparent_of(span).or_else(|| given.map(str::to_owned)).unwrap_or_else(traceparent_or_new)
 }

@@ -40,7 +40,7 @@ async fn queue_with(n: usize) -> (Arc<Broker>, ConsumerSettings) {
         bindings: vec!["t.#".into()],
         prefetch: 128,
         concurrency: 64,
-        dead_letters: Default::default(),
+        metrics: Default::default(),
     };
     (broker, settings)
 }
@@ -189,7 +189,7 @@ async fn a_permanent_failure_is_dead_lettered_and_the_rest_acked() {
 async fn a_dead_letter_is_counted_and_replayed_after_the_fix() {
     let (broker, mut settings) = queue_with(3).await;
     let registry = prometheus::Registry::new();
-    settings.dead_letters = uapi_platform::dead_letters::DeadLetterMetrics::register(&registry);
+    settings.metrics = uapi_platform::dead_letters::ConsumerMetrics::register(&registry);
     let fixed = Arc::new(AtomicBool::new(false));
     let seen: Seen = Arc::default();
     let (handler_seen, handler_fixed) = (seen.clone(), fixed.clone());

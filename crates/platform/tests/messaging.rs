@@ -352,7 +352,7 @@ async fn a_consumer_that_never_connected_stops_when_told() {
         bindings: vec!["#".into()],
         prefetch: 1,
         concurrency: 1,
-        dead_letters: Default::default(),
+        metrics: Default::default(),
     };
     let stop = CancellationToken::new();
     let task = tokio::spawn(consume_until(broker, settings, |_| async { Ok(()) }, stop.clone()));

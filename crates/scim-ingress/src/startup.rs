@@ -9,7 +9,7 @@ use tokio::sync::Notify;
 use tokio_util::sync::CancellationToken;
 use uapi_platform::amqp::Broker;
 use uapi_platform::consumer::{self, ConsumerSettings};
-use uapi_platform::dead_letters::DeadLetterMetrics;
+use uapi_platform::dead_letters::ConsumerMetrics;
 use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
@@ -60,7 +60,7 @@ impl Application {
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
         let metrics = Metrics::new(SERVICE);
         let outbox_metrics = OutboxMetrics::register(&metrics.registry);
-        let dead_letters = DeadLetterMetrics::register(&metrics.registry);
+        let consumer_metrics = ConsumerMetrics::register(&metrics.registry);
         let http = http::bind(&settings.http, readiness, metrics, ErrorStyle::ScimUnder("/scim/"), move |cfg| {
             cfg.app_data(state.clone()).configure(routes::configure);
         })?;
@@ -77,7 +77,7 @@ impl Application {
                 prefetch: settings.amqp.prefetch,
                 // One at a time: connection events are rare, and order then needs no reasoning.
                 concurrency: 1,
-                dead_letters,
+                metrics: consumer_metrics,
             },
             wake,
             activity,

@@ -34,6 +34,8 @@ pub struct Rendered {
     pub body: String,
     /// Subscriptions whose first attempt of this event started already ([`crate::delivery::early`]).
     pub early: Vec<Uuid>,
+    /// The trace its deliveries continue: the fan-out's span, or the event's own `traceparent`.
+    pub traceparent: Option<String>,
 }
 
 /// Renders an event from its routing key and protobuf body into the contract's webhook body.
@@ -47,11 +49,28 @@ pub fn render(routing_key: &str, body: &[u8]) -> Result<Rendered, HandleError> {
         version: event.version,
         body: event.body.to_string(),
         early: Vec::new(),
+        traceparent: None,
     })
 }
 
 pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), HandleError> {
     let mut rendered = render(delivery.routing_key.as_str(), &delivery.data)?;
+    let span = tracing::info_span!("fan-out", otel.name = "fan-out", event.id = %rendered.event_id, event.type = %rendered.event_type);
+    rendered.traceparent =
+        Some(uapi_platform::telemetry::outgoing_traceparent(&span, event_traceparent(&delivery).as_deref()));
+    tracing::Instrument::instrument(fan_out_event(writer, delivery, rendered), span).await
+}
+
+/// The `traceparent` the event's message carries.
+fn event_traceparent(delivery: &Delivery) -> Option<String> {
+    let headers = delivery.properties.headers().as_ref()?;
+    headers.inner().iter().find(|(k, _)| k.as_str() == "traceparent").and_then(|(_, v)| match v {
+        lapin::types::AMQPValue::LongString(s) => Some(String::from_utf8_lossy(s.as_bytes()).into_owned()),
+        _ => None,
+    })
+}
+
+async fn fan_out_event(writer: Writer, delivery: Arc<Delivery>, mut rendered: Rendered) -> Result<(), HandleError> {
     // A redelivered event, or a second copy of one, may have been fanned out (and sent) already:
     // only the usual path. Every copy is noted, so the first one counts whatever its path; a later
     // copy fans out only once the first copy's fan-out is over, so it never creates the delivery
@@ -169,6 +188,7 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
             entity_id: &e.entity_id,
             version: e.version,
             body: &e.body,
+            traceparent: e.traceparent.as_deref(),
         })
         .collect();
     // Every copy's: a redelivered copy first in the batch must not hide the early sends of another.
@@ -199,7 +219,7 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
         dispatcher.note_order_waits(waits);
     }
     let confirmed = confirm_early(dispatcher, events, &early, &created);
-    let bodies: HashMap<Uuid, &str> = events.iter().map(|e| (e.event_id, e.body.as_str())).collect();
+    let bodies: HashMap<Uuid, &Rendered> = events.iter().map(|e| (e.event_id, e)).collect();
     let claimed: Vec<Claimed> = created
         .into_iter()
         .filter(|c| c.leased && !confirmed.contains(&(c.event_id, c.subscription_id)))
@@ -211,7 +231,9 @@ async fn fan_out(pool: &PgPool, dispatcher: &Dispatcher, events: &[Rendered]) ->
             step: 0,
             entity_id: c.entity_id,
             version: c.version,
-            body: bodies.get(&c.event_id).map(|b| (*b).to_owned()).unwrap_or_default(),
+            body: bodies.get(&c.event_id).map(|e| e.body.clone()).unwrap_or_default(),
+            traceparent: bodies.get(&c.event_id).and_then(|e| e.traceparent.clone()),
+            created_at: chrono::Utc::now(),
             endpoint: c.endpoint,
         })
         .collect();

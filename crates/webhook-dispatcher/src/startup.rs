@@ -9,7 +9,7 @@ use tokio_util::sync::CancellationToken;
 use uapi_platform::amqp::Broker;
 use uapi_platform::auth::TokenVerifier;
 use uapi_platform::consumer::{self, ConsumerSettings};
-use uapi_platform::dead_letters::DeadLetterMetrics;
+use uapi_platform::dead_letters::ConsumerMetrics;
 use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
@@ -48,7 +48,7 @@ impl Application {
         let w = &settings.webhooks;
         let policy = Arc::new(TargetPolicy::new(w.allow_private_targets, &w.allowed_cidrs));
         let metrics = Metrics::new(SERVICE);
-        let dead_letters = DeadLetterMetrics::register(&metrics.registry);
+        let consumer_metrics = ConsumerMetrics::register(&metrics.registry);
         let cache = SubscriptionCache::new(pool.clone(), w.subscription_cache());
         let dispatcher = if role.delivers() {
             let m = DeliveryMetrics::register(&metrics);
@@ -79,7 +79,7 @@ impl Application {
                 bindings: uapi_events::queues::EMPLOYEE_AND_GROUP_BINDINGS.map(str::to_owned).to_vec(),
                 prefetch: settings.amqp.prefetch,
                 concurrency: settings.consumer.concurrency,
-                dead_letters,
+                metrics: consumer_metrics,
             },
             dispatcher,
         })

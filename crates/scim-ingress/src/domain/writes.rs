@@ -122,7 +122,7 @@ pub async fn create(
     }
     let row = write_of(id, tenant, &resource, &employee)?;
     let event = events::message(tenant, Change::Created, &employee, Employee::content_fields());
-    let user = NewUser { row: row.clone(), event, traceparent: Some(uapi_platform::outbox::traceparent_or_new()) };
+    let user = NewUser { row: row.clone(), event, traceparent: Some(uapi_platform::telemetry::traceparent_or_new()) };
     match writer.create(user).await? {
         Inserted::Taken => Err(conflict(&row.user_name)),
         Inserted::Stored { has_reports } => {

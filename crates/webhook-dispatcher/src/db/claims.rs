@@ -29,6 +29,12 @@ pub struct Claimed {
     pub version: i64,
     #[diesel(sql_type = Text)]
     pub body: String,
+    /// The trace the event's deliveries continue (`traceparent`), where one was recorded.
+    #[diesel(sql_type = Nullable<Text>)]
+    pub traceparent: Option<String>,
+    /// When the delivery was created (the fan-out): the delivery lag is measured from it.
+    #[diesel(sql_type = Timestamptz)]
+    pub created_at: DateTime<Utc>,
     #[diesel(embed)]
     pub endpoint: Endpoint,
 }
@@ -111,10 +117,10 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
             FOR UPDATE OF d SKIP LOCKED \
          ) \
          UPDATE deliveries d SET locked_until = now() + make_interval(secs => $7), updated_at = now() \
-         FROM subscriptions s \
-         WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id \
+         FROM subscriptions s, event_bodies b \
+         WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id AND b.event_id = d.event_id \
          RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, d.entity_id, d.version, \
-                   (SELECT b.body FROM event_bodies b WHERE b.event_id = d.event_id) AS body, s.delivery_url, \
+                   b.body, b.traceparent, d.created_at, s.delivery_url, \
                    s.secret, s.previous_secret, s.previous_secret_expires_at",
     ))
     .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())

@@ -67,6 +67,7 @@ pub async fn insert(conn: &mut AsyncPgConnection, d: &NewDelivery<'_>) -> QueryR
                     event_bodies::application_id.eq(d.application_id),
                     event_bodies::event_type.eq(d.event_type),
                     event_bodies::body.eq(d.body),
+                    event_bodies::traceparent.eq(Some(uapi_platform::telemetry::traceparent_or_new())),
                 ))
                 .execute(conn)
                 .await?;

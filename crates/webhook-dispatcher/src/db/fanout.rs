@@ -5,7 +5,7 @@
 //! pending deliveries to find the rows just inserted.
 
 use diesel::prelude::*;
-use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Text};
+use diesel::sql_types::{Array, BigInt, Bool, Double, Integer, Nullable, Text};
 use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use uuid::Uuid;
 
@@ -23,6 +23,8 @@ pub struct Event<'a> {
     pub entity_id: &'a str,
     pub version: i64,
     pub body: &'a str,
+    /// The trace its deliveries continue.
+    pub traceparent: Option<&'a str>,
 }
 
 /// A delivery created now; `leased` when the worker holds it and attempts it at once.
@@ -50,23 +52,23 @@ pub struct Created {
 /// A new delivery is leased when its subscription has capacity left (`limits`, counted in batch
 /// order), it is the oldest version of its entity in the batch, and it is in order (`in_order!` in `db`,
 /// the claim's rule). An early send's
-/// delivery (`$10`/`$11`: its attempt is under way, [`crate::delivery::early`]) is leased and
+/// delivery (`$11`/`$12`: its attempt is under way, [`crate::delivery::early`]) is leased and
 /// never held.
 const FAN_OUT: &str = concat!(
     "\
 WITH ev AS ( \
-    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[]) \
-        WITH ORDINALITY AS e(event_id, application_id, event_type, entity_id, version, body, ord) \
+    SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[], $4::text[], $5::int8[], $6::text[], $7::text[]) \
+        WITH ORDINALITY AS e(event_id, application_id, event_type, entity_id, version, body, traceparent, ord) \
 ), caps AS ( \
-    SELECT * FROM unnest($7::uuid[], $8::int[]) AS c(subscription_id, cap) \
+    SELECT * FROM unnest($8::uuid[], $9::int[]) AS c(subscription_id, cap) \
 ), holds AS ( \
-    SELECT unnest($9::uuid[]) AS subscription_id \
+    SELECT unnest($10::uuid[]) AS subscription_id \
 ), early AS ( \
-    SELECT DISTINCT * FROM unnest($10::uuid[], $11::uuid[]) AS x(event_id, subscription_id) \
+    SELECT DISTINCT * FROM unnest($11::uuid[], $12::uuid[]) AS x(event_id, subscription_id) \
 ), matched AS ( \
     SELECT e.*, s.id AS sub, s.events AS sub_events, s.delivery_url, s.secret, s.previous_secret, \
            s.previous_secret_expires_at, \
-           coalesce(c.cap, $12) AS cap, \
+           coalesce(c.cap, $13) AS cap, \
            row_number() OVER (PARTITION BY s.id ORDER BY e.ord) AS sub_rank, \
            row_number() OVER (PARTITION BY s.id, e.entity_id ORDER BY e.version, e.ord) AS entity_rank, \
            x.event_id IS NOT NULL AS early, \
@@ -85,12 +87,12 @@ WITH ev AS ( \
            array_agg(entity_id ORDER BY ord), array_agg(version ORDER BY ord) \
     FROM matched WHERE hold GROUP BY sub \
 ), bodies AS ( \
-    INSERT INTO event_bodies (event_id, application_id, event_type, body) \
-    SELECT DISTINCT ON (event_id) event_id, application_id, event_type, body FROM matched \
+    INSERT INTO event_bodies (event_id, application_id, event_type, body, traceparent) \
+    SELECT DISTINCT ON (event_id) event_id, application_id, event_type, body, traceparent FROM matched \
     ON CONFLICT DO NOTHING \
 ), fresh AS ( \
     SELECT r.*, CASE WHEN r.early THEN true \
-                     WHEN r.sub_rank <= r.cap AND r.overall <= $13 AND r.entity_rank = 1 THEN ",
+                     WHEN r.sub_rank <= r.cap AND r.overall <= $14 AND r.entity_rank = 1 THEN ",
     in_order!("r.sub", "r.entity_id", "r.version", "r.event_type", "r.sub_events", ""),
     " END AS ordered \
     FROM ranked r \
@@ -98,7 +100,7 @@ WITH ev AS ( \
     INSERT INTO deliveries (id, subscription_id, event_id, event_type, entity_id, version, status, \
                             next_attempt_at, locked_until, created_at, updated_at) \
     SELECT uuid_v7(), f.sub, f.event_id, f.event_type, f.entity_id, f.version, 'pending', now(), \
-           CASE WHEN f.ordered THEN now() + make_interval(secs => $14) END, now(), now() \
+           CASE WHEN f.ordered THEN now() + make_interval(secs => $15) END, now(), now() \
     FROM fresh f ORDER BY f.ord, f.sub \
     ON CONFLICT (event_id, subscription_id) DO NOTHING \
     RETURNING id, subscription_id, event_id, locked_until IS NOT NULL AS leased \
@@ -131,6 +133,7 @@ pub async fn fan_out(
         .bind::<Array<Text>, _>(events.iter().map(|e| e.entity_id).collect::<Vec<_>>())
         .bind::<Array<BigInt>, _>(events.iter().map(|e| e.version).collect::<Vec<_>>())
         .bind::<Array<Text>, _>(events.iter().map(|e| e.body).collect::<Vec<_>>())
+        .bind::<Array<Nullable<Text>>, _>(events.iter().map(|e| e.traceparent).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
         .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
         .bind::<Array<SqlUuid>, _>(hold.to_vec())

@@ -27,6 +27,7 @@ diesel::table! {
         event_type -> Text,
         body -> Text,
         created_at -> Timestamptz,
+        traceparent -> Nullable<Text>,
     }
 }
 

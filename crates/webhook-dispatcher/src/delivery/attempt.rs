@@ -70,6 +70,21 @@ pub async fn attempt(client: &Client, policy: &TargetPolicy, c: &Claimed) -> Out
     let id = c.event_id.to_string();
     let timestamp = Utc::now().timestamp();
     let sig = signature::header(&signing_keys(c), &id, timestamp, c.body.as_bytes());
+    // A client span in the event's trace; the request carries it, so a receiver's spans join it.
+    let span = tracing::info_span!(
+        "webhook attempt",
+        otel.name = "POST webhook",
+        otel.kind = "client",
+        http.request.method = "POST",
+        server.address = %url.host_str().unwrap_or_default(),
+        webhook.delivery_id = %c.id,
+        webhook.event_id = %c.event_id,
+        webhook.attempt = c.attempt_count + 1,
+        http.response.status_code = tracing::field::Empty,
+        otel.status_code = tracing::field::Empty,
+    );
+    uapi_platform::telemetry::continue_trace(&span, c.traceparent.as_deref());
+    let traceparent = uapi_platform::telemetry::outgoing_traceparent(&span, c.traceparent.as_deref());
     let sent = client
         .post(url)
         .header(CONTENT_TYPE, "application/json")
@@ -77,14 +92,21 @@ pub async fn attempt(client: &Client, policy: &TargetPolicy, c: &Claimed) -> Out
         .header("webhook-timestamp", timestamp.to_string())
         .header("webhook-signature", sig)
         // W3C trace context on every delivery (the contract), for receivers that trace.
-        .header("traceparent", uapi_platform::outbox::traceparent_or_new())
+        .header("traceparent", traceparent)
         .body(c.body.clone())
-        .send()
-        .await;
+        .send();
+    let sent = tracing::Instrument::instrument(sent, span.clone()).await;
     let mut res = match sent {
         Ok(r) => r,
-        Err(e) => return refused(describe(&e)),
+        Err(e) => {
+            span.record("otel.status_code", "ERROR");
+            return refused(describe(&e));
+        }
     };
+    span.record("http.response.status_code", res.status().as_u16());
+    if !res.status().is_success() {
+        span.record("otel.status_code", "ERROR");
+    }
     let latency = started.elapsed();
     let status = res.status().as_u16();
     let retry_after = res

@@ -91,7 +91,7 @@ impl Dispatcher {
     ) -> anyhow::Result<Self> {
         let client = attempt::client(policy.clone(), settings.request_timeout())?;
         let recorder = Recorder::start(pool.clone(), settings.disable_after_failing_secs, subscriptions.clone());
-        let slots = Mutex::new(Slots::new(&settings));
+        let slots = Mutex::new(Slots::new(&settings, metrics.breakers.clone()));
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
@@ -246,6 +246,8 @@ impl Dispatcher {
                     entity_id: event.entity_id.clone(),
                     version: event.version,
                     body: event.body.clone(),
+                    traceparent: event.traceparent.clone(),
+                    created_at: Utc::now(),
                     endpoint: s.endpoint.clone(),
                 };
                 tickets.extend(slots.take_early(claimed, &inner.settings));
@@ -462,6 +464,9 @@ impl Dispatcher {
             Next::Failed => "failed",
         };
         inner.metrics.outcome(label, outcome.latency.as_secs_f64(), ok);
+        if ok {
+            inner.metrics.delivered(Utc::now() - c.created_at);
+        }
         tracing::debug!(delivery = %c.id, status = ?outcome.status, outcome = label, "webhook attempt");
         let next_waits = self.order_waits().remove(&(c.subscription_id, c.entity_id.clone()));
         if (ok || c.attempt_count == 0) && (waiting || next_waits || self.backlogged(c.subscription_id)) {

@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use tokio::sync::Semaphore;
 use uuid::Uuid;
 
+use super::metrics::BreakerMetrics;
 use crate::config::WebhookSettings;
 use crate::db::claims::{ClaimLimits, Claimed};
 
@@ -46,6 +47,7 @@ pub struct Slots {
     claimed: usize,
     global: Arc<Semaphore>,
     endpoints: HashMap<Uuid, Endpoint>,
+    breakers: BreakerMetrics,
 }
 
 /// A claimed delivery with the permits its attempt must hold.
@@ -93,8 +95,8 @@ impl Limits {
 }
 
 impl Slots {
-    pub fn new(s: &WebhookSettings) -> Self {
-        Self { claimed: 0, global: Arc::new(Semaphore::new(s.max_in_flight)), endpoints: HashMap::new() }
+    pub fn new(s: &WebhookSettings, breakers: BreakerMetrics) -> Self {
+        Self { claimed: 0, global: Arc::new(Semaphore::new(s.max_in_flight)), endpoints: HashMap::new(), breakers }
     }
 
     /// How much each subscription may still claim.
@@ -189,6 +191,7 @@ impl Slots {
         if success.is_some() {
             e.last_progress = Instant::now();
         }
+        let tripped = e.failures >= s.breaker_failures;
         match success {
             Some(true) => {
                 e.failures = 0;
@@ -201,6 +204,11 @@ impl Slots {
                 }
             }
             None => {}
+        }
+        match (tripped, e.failures >= s.breaker_failures) {
+            (false, true) => self.breakers.opened(sub),
+            (true, false) => self.breakers.closed(sub),
+            _ => {}
         }
         if e.claimed == 0 && e.failures == 0 {
             self.endpoints.remove(&sub);
@@ -235,6 +243,8 @@ mod tests {
             entity_id: "e1".into(),
             version: 1,
             body: String::new(),
+            traceparent: None,
+            created_at: chrono::Utc::now(),
             endpoint: Target {
                 delivery_url: String::new(),
                 secret: String::new(),
@@ -247,7 +257,7 @@ mod tests {
     #[test]
     fn an_endpoint_with_every_slot_busy_and_no_progress_is_holding() {
         let s = settings();
-        let mut slots = Slots::new(&s);
+        let mut slots = Slots::new(&s, BreakerMetrics::default());
         let (stalled, busy) = (Uuid::now_v7(), Uuid::now_v7());
         slots.register(vec![claimed(stalled), claimed(stalled), claimed(busy), claimed(busy)], &s);
         assert!(slots.limits(&s).holding().is_empty(), "nobody stalls at once");
@@ -263,7 +273,7 @@ mod tests {
     #[test]
     fn early_sends_need_a_healthy_endpoint_with_a_free_slot() {
         let s = settings();
-        let mut slots = Slots::new(&s);
+        let mut slots = Slots::new(&s, BreakerMetrics::default());
         let sub = Uuid::now_v7();
         assert!(slots.take_early(claimed(sub), &s).is_some(), "an endpoint not seen yet");
         assert!(slots.take_early(claimed(sub), &s).is_some());
@@ -278,15 +288,24 @@ mod tests {
     #[test]
     fn an_open_or_half_open_breaker_is_holding() {
         let s = settings();
-        let mut slots = Slots::new(&s);
+        let breakers = BreakerMetrics::default();
+        let mut slots = Slots::new(&s, breakers.clone());
         let sub = Uuid::now_v7();
         slots.register(vec![claimed(sub), claimed(sub)], &s);
         slots.done(sub, Some(false), &s);
         assert!(slots.limits(&s).holding().is_empty(), "one failure keeps it open for deliveries");
+        assert_eq!(breakers.open_now(), 0);
         slots.done(sub, Some(false), &s);
         assert_eq!(slots.limits(&s).holding(), [sub]);
+        assert_eq!(breakers.open_now(), 1, "the breaker opened");
+        assert!(breakers.is_exported(sub));
+        slots.register(vec![claimed(sub)], &s);
+        slots.done(sub, Some(false), &s);
+        assert_eq!(breakers.open_now(), 1, "a failure while open counts once");
         slots.register(vec![claimed(sub)], &s);
         slots.done(sub, Some(true), &s);
         assert!(slots.limits(&s).holding().is_empty(), "a success closes the breaker");
+        assert_eq!(breakers.open_now(), 0, "and its gauge");
+        assert!(!breakers.is_exported(sub), "its series is gone");
     }
 }

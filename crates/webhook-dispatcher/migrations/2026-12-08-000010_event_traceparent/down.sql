@@ -1,0 +1,1 @@
+ALTER TABLE event_bodies DROP COLUMN traceparent;
