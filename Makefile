@@ -39,7 +39,7 @@ k8s-check: ## offline: render every deploy/k8s overlay, validate it for Kubernet
 build: ## debug build of every binary
 	$(CARGO) build --workspace --bins
 
-dev-keys: ## write .dev/keys.env (admin token, access-token key pair, SCIM token key) if missing
+dev-keys: ## write .dev/keys.env (admin token, access-token key pair, SCIM token key, webhook secrets key ring) if missing
 	@scripts/dev-keys.sh
 
 fmt: ## format the code

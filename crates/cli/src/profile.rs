@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::CliError;
 
-#[derive(Debug, Default, Serialize, Deserialize)]
+#[derive(Default, Serialize, Deserialize)]
 pub struct Profile {
     pub control_plane_url: Option<String>,
     pub employee_store_url: Option<String>,
@@ -21,11 +21,32 @@ pub struct Profile {
     pub consumer_tokens: BTreeMap<String, CachedToken>,
 }
 
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Clone, Serialize, Deserialize)]
 pub struct CachedToken {
     pub token: String,
     /// Unix seconds after which the token is not used any more.
     pub expires_at: u64,
+}
+
+/// Shows which credentials are held, never their values.
+impl std::fmt::Debug for Profile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Profile")
+            .field("control_plane_url", &self.control_plane_url)
+            .field("employee_store_url", &self.employee_store_url)
+            .field("webhooks_url", &self.webhooks_url)
+            .field("application_id", &self.application_id)
+            .field("api_key", &self.api_key.as_ref().map(|_| "***"))
+            .field("application_token", &self.application_token)
+            .field("consumer_tokens", &self.consumer_tokens.keys().collect::<Vec<_>>())
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for CachedToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CachedToken").field("token", &"***").field("expires_at", &self.expires_at).finish()
+    }
 }
 
 impl CachedToken {

@@ -75,6 +75,7 @@ async fn start_system(dbs: &[TestDb; 4]) -> System {
                 .env("UAPI_ADMIN__TOKEN", ADMIN_TOKEN)
                 .env("UAPI_AUTH__SIGNING_KEY", &signing)
                 .env("UAPI_AUTH__VERIFYING_KEY", &verifying)
+                .env("UAPI_SECRETS__KEYS", "journey:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
                 .env("UAPI_SCIM__TOKEN_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
                 .env("UAPI_SCIM__PUBLIC_URL", &scim_url)
                 .stdout(Stdio::null())

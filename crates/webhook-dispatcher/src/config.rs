@@ -19,6 +19,20 @@ pub struct Settings {
     pub dispatcher: DispatcherSection,
     pub consumer: ConsumerSection,
     pub webhooks: WebhookSettings,
+    pub secrets: SecretsSection,
+}
+
+/// `[secrets]`: the key ring that seals webhook signing secrets at rest ([`crate::sealing`]).
+#[derive(Debug, Clone, Deserialize)]
+pub struct SecretsSection {
+    /// `<id>:<base64 of 32 random bytes>`, comma-separated; the first seals, all open.
+    pub keys: uapi_platform::secret::Secret,
+}
+
+impl SecretsSection {
+    pub fn key_ring(&self) -> Result<crate::sealing::KeyRing, ConfigError> {
+        crate::sealing::KeyRing::parse(self.keys.expose()).map_err(|e| ConfigError::invalid("secrets.keys", e))
+    }
 }
 
 /// What a process does.
@@ -232,6 +246,7 @@ impl Validate for Settings {
         if w.breaker_failures == 0 {
             return Err(ConfigError::invalid("webhooks.breaker_failures", "must be positive"));
         }
+        self.secrets.key_ring()?;
         Ok(())
     }
 }
@@ -246,6 +261,7 @@ pub(crate) mod tests {
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         let (_, verifying) = uapi_platform::auth::generate_keypair();
         map.insert("UAPI_AUTH__VERIFYING_KEY".into(), verifying);
+        map.entry("UAPI_SECRETS__KEYS".into()).or_insert_with(|| crate::sealing::KeyRing::new_entry("test"));
         Sources { file: None, env: Some(map) }
     }
 

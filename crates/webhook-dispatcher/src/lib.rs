@@ -7,6 +7,7 @@ pub mod delivery;
 pub mod events;
 pub mod fanout;
 pub mod routes;
+pub mod sealing;
 pub mod signature;
 pub mod ssrf;
 pub mod startup;

@@ -1,4 +1,4 @@
-//! `webhook-dispatcher [serve [--role api|worker|all] | migrate]`
+//! `webhook-dispatcher [serve [--role api|worker|all] | migrate | keygen]`
 
 use uapi_platform::config::Sources;
 use uapi_platform::service::{self, Service};
@@ -13,6 +13,12 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 async fn main() -> anyhow::Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let command = service::command();
+    if command == "keygen" {
+        // A key for `secrets.keys`, with a date as its id so rotations read in order.
+        let id = format!("k{}", chrono::Utc::now().format("%Y%m%d"));
+        println!("UAPI_SECRETS__KEYS={}", uapi_webhook_dispatcher::sealing::KeyRing::new_entry(&id));
+        return Ok(());
+    }
     let mut settings = Settings::load(Sources { file: Some(format!("config/{SERVICE}")), env: None })?;
     if let Some(role) = role_flag(args.get(1..).unwrap_or_default())? {
         settings.dispatcher.role = role;

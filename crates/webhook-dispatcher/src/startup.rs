@@ -33,6 +33,7 @@ pub struct Application {
     consumer: ConsumerSettings,
     /// The delivery engine, when this process is a worker.
     dispatcher: Option<Dispatcher>,
+    keys: Arc<crate::sealing::KeyRing>,
 }
 
 impl Application {
@@ -50,9 +51,10 @@ impl Application {
         let metrics = Metrics::new(SERVICE);
         let consumer_metrics = ConsumerMetrics::register(&metrics.registry);
         let cache = SubscriptionCache::new(pool.clone(), w.subscription_cache());
+        let keys = Arc::new(settings.secrets.key_ring()?);
         let dispatcher = if role.delivers() {
             let m = DeliveryMetrics::register(&metrics);
-            Some(Dispatcher::new(pool.clone(), w.clone(), policy.clone(), m, cache.clone())?)
+            Some(Dispatcher::new(pool.clone(), w.clone(), policy.clone(), m, cache.clone(), keys.clone())?)
         } else {
             None
         };
@@ -61,6 +63,7 @@ impl Application {
             policy,
             secret_grace: Duration::from_secs(w.secret_grace_secs),
             subscriptions: cache,
+            keys: keys.clone(),
         });
         // The API alone never touches RabbitMQ, so only workers report on it.
         let readiness = Readiness::new(Some(pool.clone()), role.delivers().then(|| broker.clone()));
@@ -73,6 +76,7 @@ impl Application {
             http,
             pool,
             broker,
+            keys,
             consumer: ConsumerSettings {
                 exchange: settings.amqp.exchange.clone(),
                 queue: settings.consumer.queue.clone(),
@@ -90,6 +94,16 @@ impl Application {
     }
 
     pub async fn run_until(self, stop: CancellationToken) -> anyhow::Result<()> {
+        // Every secret onto the first key of the ring (and rows written before sealing sealed),
+        // in the background: until a row is resealed, any key of the ring still opens it.
+        let (pool, keys) = (self.pool.clone(), self.keys.clone());
+        tokio::spawn(async move {
+            match crate::sealing::reseal(&pool, &keys).await {
+                Ok(0) => {}
+                Ok(n) => tracing::info!(resealed = n, key = keys.active_id(), "webhook secrets resealed"),
+                Err(e) => tracing::warn!(error = %e, "resealing webhook secrets failed; the next start tries again"),
+            }
+        });
         let Some(dispatcher) = self.dispatcher else {
             return self.http.run_until(stop).await;
         };

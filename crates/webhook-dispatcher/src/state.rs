@@ -6,6 +6,7 @@ use std::time::Duration;
 use uapi_platform::db::PgPool;
 
 use crate::delivery::subscription_cache::SubscriptionCache;
+use crate::sealing::KeyRing;
 use crate::ssrf::TargetPolicy;
 
 pub struct AppState {
@@ -16,4 +17,6 @@ pub struct AppState {
     /// The early sends' cache of this process's worker (if it has one): what the API changes is
     /// dropped from it at once.
     pub subscriptions: Arc<SubscriptionCache>,
+    /// Seals the secrets the API creates.
+    pub keys: Arc<KeyRing>,
 }

@@ -154,6 +154,7 @@ impl Stack {
             let mut wh_env = common(&db);
             wh_env.extend([
                 ("UAPI_AUTH__VERIFYING_KEY", verifying.clone()),
+                ("UAPI_SECRETS__KEYS", uapi_webhook_dispatcher::sealing::KeyRing::new_entry("e2e")),
                 ("UAPI_CONSUMER__QUEUE", queue.clone()),
                 ("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true".to_owned()),
                 ("UAPI_WEBHOOKS__POLL_INTERVAL_MS", "100".to_owned()),

@@ -39,8 +39,9 @@ pub struct Claimed {
     pub endpoint: Endpoint,
 }
 
-/// Where and how a delivery is sent: its subscription's URL and signing secrets.
-#[derive(Debug, Clone, PartialEq, Eq, QueryableByName)]
+/// Where and how a delivery is sent: its subscription's URL and signing secrets (sealed,
+/// [`crate::sealing`]; `Debug` shows neither).
+#[derive(Clone, PartialEq, Eq, QueryableByName)]
 pub struct Endpoint {
     #[diesel(sql_type = Text)]
     pub delivery_url: String,
@@ -50,6 +51,17 @@ pub struct Endpoint {
     pub previous_secret: Option<String>,
     #[diesel(sql_type = Nullable<Timestamptz>)]
     pub previous_secret_expires_at: Option<DateTime<Utc>>,
+}
+
+impl std::fmt::Debug for Endpoint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Endpoint")
+            .field("delivery_url", &self.delivery_url)
+            .field("secret", &"***")
+            .field("previous_secret", &self.previous_secret.as_ref().map(|_| "***"))
+            .field("previous_secret_expires_at", &self.previous_secret_expires_at)
+            .finish()
+    }
 }
 
 /// What a claim may take.
@@ -132,4 +144,22 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
     .bind::<Double, _>(limits.lease.as_secs_f64())
     .load(conn)
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn debug_never_shows_a_secret() {
+        let e = super::Endpoint {
+            delivery_url: "https://example.com/hook".into(),
+            secret: "sealed:v1:k1:c2VjcmV0".into(),
+            previous_secret: Some("whsec_cHJldmlvdXM=".into()),
+            previous_secret_expires_at: None,
+        };
+        let shown = format!("{e:?}");
+        assert!(
+            shown.contains("example.com") && !shown.contains("c2VjcmV0") && !shown.contains("cHJldmlvdXM"),
+            "{shown}"
+        );
+    }
 }

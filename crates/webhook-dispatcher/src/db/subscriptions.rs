@@ -12,7 +12,8 @@ use super::schema::subscriptions;
 pub const ENABLED: &str = "Enabled";
 pub const DISABLED: &str = "Disabled";
 
-#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+/// A subscription row; its secrets are sealed ([`crate::sealing`]) and `Debug` shows neither.
+#[derive(Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = subscriptions)]
 #[diesel(treat_none_as_null = true)]
 pub struct Subscription {
@@ -31,6 +32,19 @@ pub struct Subscription {
     pub last_success_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
+
+impl std::fmt::Debug for Subscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Subscription")
+            .field("id", &self.id)
+            .field("application_id", &self.application_id)
+            .field("delivery_url", &self.delivery_url)
+            .field("events", &self.events)
+            .field("status", &self.status)
+            .field("secret", &"***")
+            .finish_non_exhaustive()
+    }
 }
 
 impl Subscription {

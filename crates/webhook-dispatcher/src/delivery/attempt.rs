@@ -9,6 +9,7 @@ use reqwest::Client;
 use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 
 use crate::db::claims::Claimed;
+use crate::sealing::{KeyRing, OpenError};
 use crate::signature;
 use crate::ssrf::{GuardedResolver, TargetPolicy};
 
@@ -38,20 +39,22 @@ pub struct Outcome {
     pub retry_after: Option<Duration>,
 }
 
-/// The secrets that sign now: the current one, and the previous one during its grace period.
-pub fn signing_keys(c: &Claimed) -> Vec<Vec<u8>> {
-    let mut keys: Vec<Vec<u8>> = signature::key_of(&c.endpoint.secret).into_iter().collect();
+/// The secrets that sign now, opened from their sealed form: the current one, and the previous
+/// one during its grace period.
+pub fn signing_keys(ring: &KeyRing, c: &Claimed) -> Result<Vec<Vec<u8>>, OpenError> {
+    let mut keys: Vec<Vec<u8>> =
+        signature::key_of(&ring.open(c.subscription_id, &c.endpoint.secret)?).into_iter().collect();
     if let (Some(prev), Some(until)) = (&c.endpoint.previous_secret, c.endpoint.previous_secret_expires_at)
         && until > Utc::now()
-        && let Some(k) = signature::key_of(prev)
+        && let Some(k) = signature::key_of(&ring.open(c.subscription_id, prev)?)
     {
         keys.push(k);
     }
-    keys
+    Ok(keys)
 }
 
 /// POSTs the delivery once.
-pub async fn attempt(client: &Client, policy: &TargetPolicy, c: &Claimed) -> Outcome {
+pub async fn attempt(client: &Client, policy: &TargetPolicy, ring: &KeyRing, c: &Claimed) -> Outcome {
     let started = Instant::now();
     let refused = |error: String| Outcome {
         status: None,
@@ -69,7 +72,12 @@ pub async fn attempt(client: &Client, policy: &TargetPolicy, c: &Claimed) -> Out
     }
     let id = c.event_id.to_string();
     let timestamp = Utc::now().timestamp();
-    let sig = signature::header(&signing_keys(c), &id, timestamp, c.body.as_bytes());
+    // Never sent unsigned: a secret that cannot be opened fails the attempt (retried as usual).
+    let sig = match signing_keys(ring, c) {
+        Ok(keys) if !keys.is_empty() => signature::header(&keys, &id, timestamp, c.body.as_bytes()),
+        Ok(_) => return refused("the subscription's signing secret is malformed".into()),
+        Err(e) => return refused(format!("the subscription's signing secret cannot be opened: {e}")),
+    };
     // A client span in the event's trace; the request carries it, so a receiver's spans join it.
     let span = tracing::info_span!(
         "webhook attempt",

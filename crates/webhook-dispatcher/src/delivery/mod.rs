@@ -62,6 +62,8 @@ struct Inner {
     policy: Arc<TargetPolicy>,
     metrics: DeliveryMetrics,
     recorder: Recorder,
+    /// Opens the sealed signing secrets.
+    keys: Arc<crate::sealing::KeyRing>,
     slots: Mutex<Slots>,
     wake: Notify,
     /// Where due deliveries may be waiting (capacity or order held them back): an attempt of such
@@ -88,12 +90,14 @@ impl Dispatcher {
         policy: Arc<TargetPolicy>,
         metrics: DeliveryMetrics,
         subscriptions: Arc<SubscriptionCache>,
+        keys: Arc<crate::sealing::KeyRing>,
     ) -> anyhow::Result<Self> {
         let client = attempt::client(policy.clone(), settings.request_timeout())?;
         let recorder = Recorder::start(pool.clone(), settings.disable_after_failing_secs, subscriptions.clone());
         let slots = Mutex::new(Slots::new(&settings, metrics.breakers.clone()));
         Ok(Self {
             inner: Arc::new(Inner {
+                keys,
                 pool,
                 settings,
                 client,
@@ -405,7 +409,7 @@ impl Dispatcher {
             return;
         }
         let attempted_at = crate::db::now();
-        let outcome = attempt::attempt(&inner.client, &inner.policy, &c).await;
+        let outcome = attempt::attempt(&inner.client, &inner.policy, &inner.keys, &c).await;
         // The bounds are on requests in flight: the next attempt may start while this one is recorded
         // (its lease is held until the record commits).
         drop((endpoint_permit, global_permit));

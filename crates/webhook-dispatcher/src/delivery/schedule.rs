@@ -68,11 +68,7 @@ mod tests {
     use super::*;
 
     fn settings() -> WebhookSettings {
-        let (_, verifying) = uapi_platform::auth::generate_keypair();
-        let env = [("UAPI_AUTH__VERIFYING_KEY".to_owned(), verifying)].into_iter().collect();
-        crate::config::Settings::load(uapi_platform::config::Sources { file: None, env: Some(env) })
-            .expect("settings")
-            .webhooks
+        crate::config::Settings::load(crate::config::tests::env(&[])).expect("settings").webhooks
     }
 
     fn at(n: Next) -> DateTime<Utc> {

@@ -52,7 +52,8 @@ pub struct WebhookView {
 }
 
 impl WebhookView {
-    fn of(s: Subscription, with_secret: bool) -> Self {
+    /// The view of `s`; `secret` is the plaintext secret, shown only when just made.
+    fn of(s: Subscription, secret: Option<String>) -> Self {
         Self {
             id: s.id,
             unified_api: s.unified_api,
@@ -63,7 +64,7 @@ impl WebhookView {
             disabled_at: s.disabled_at,
             created_at: s.created_at,
             updated_at: s.updated_at,
-            secret: with_secret.then_some(s.secret),
+            secret,
         }
     }
 }
@@ -158,14 +159,16 @@ pub(crate) async fn create(
     let status = status(body.status.as_deref().unwrap_or(ENABLED))?;
     let delivery_url = delivery_url(&state, &raw_url).await?;
     let now = crate::db::now();
+    let id = Uuid::now_v7();
+    let secret = signature::new_secret();
     let sub = Subscription {
-        id: Uuid::now_v7(),
+        id,
         application_id: who.application_id,
         unified_api: "HRIS".to_owned(),
         delivery_url,
         events,
         status: status.clone(),
-        secret: signature::new_secret(),
+        secret: state.keys.seal(id, &secret),
         previous_secret: None,
         previous_secret_expires_at: None,
         disabled_reason: (status == DISABLED).then(|| "disabled on creation".to_owned()),
@@ -178,7 +181,7 @@ pub(crate) async fn create(
     let mut conn = state.pool.get().await?;
     subscriptions::insert(&mut conn, &sub).await?;
     state.subscriptions.forget(who.application_id);
-    Ok(HttpResponse::Created().json(WebhookView::of(sub, true)))
+    Ok(HttpResponse::Created().json(WebhookView::of(sub, Some(secret))))
 }
 
 /// List the application's webhook subscriptions, oldest first.
@@ -198,7 +201,7 @@ pub(crate) async fn list(
     let page = query.parse()?;
     let mut conn = state.pool.get().await?;
     let rows = subscriptions::list(&mut conn, who.application_id, page).await?;
-    Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |s| s.id, |s| WebhookView::of(s, false))))
+    Ok(HttpResponse::Ok().json(pagination::respond(page, rows, |s| s.id, |s| WebhookView::of(s, None))))
 }
 
 pub(crate) fn not_found(id: Uuid) -> ApiError {
@@ -222,7 +225,7 @@ pub(crate) async fn owned(state: &AppState, who: &AppPrincipal, id: Uuid) -> Api
 )]
 pub(crate) async fn get(who: AppPrincipal, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let sub = owned(&state, &who, *id).await?;
-    Ok(HttpResponse::Ok().json(WebhookView::of(sub, false)))
+    Ok(HttpResponse::Ok().json(WebhookView::of(sub, None)))
 }
 
 /// Change a subscription's URL, event types or status.
@@ -273,7 +276,7 @@ pub(crate) async fn update(
         return Err(not_found(sub.id));
     }
     state.subscriptions.forget(who.application_id);
-    Ok(HttpResponse::Ok().json(WebhookView::of(sub, false)))
+    Ok(HttpResponse::Ok().json(WebhookView::of(sub, None)))
 }
 
 /// Delete a subscription; nothing more is delivered to it.
@@ -315,7 +318,8 @@ pub(crate) async fn rotate_secret(
     let mut sub = owned(&state, &who, *id).await?;
     let now = crate::db::now();
     let grace = chrono::Duration::from_std(state.secret_grace).unwrap_or_default();
-    sub.previous_secret = Some(std::mem::replace(&mut sub.secret, signature::new_secret()));
+    let secret = signature::new_secret();
+    sub.previous_secret = Some(std::mem::replace(&mut sub.secret, state.keys.seal(sub.id, &secret)));
     sub.previous_secret_expires_at = Some(now + grace);
     sub.updated_at = now;
     let mut conn = state.pool.get().await?;
@@ -323,5 +327,5 @@ pub(crate) async fn rotate_secret(
         return Err(not_found(sub.id));
     }
     state.subscriptions.forget(who.application_id);
-    Ok(HttpResponse::Ok().json(WebhookView::of(sub, true)))
+    Ok(HttpResponse::Ok().json(WebhookView::of(sub, Some(secret))))
 }

@@ -47,6 +47,9 @@ pub struct TestApp {
 }
 
 /// The test defaults: loopback receivers allowed, a fast retry ladder, a short poll.
+/// The test services' key ring for webhook secrets: one for all, so a restarted app opens what it sealed.
+pub const SECRET_KEYS: &str = "test:MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=";
+
 fn base_env(db: &str, exchange: &str, queue: &str, verifying: &str) -> HashMap<String, String> {
     [
         ("UAPI_HTTP__PORT", "0"),
@@ -57,6 +60,7 @@ fn base_env(db: &str, exchange: &str, queue: &str, verifying: &str) -> HashMap<S
         ("UAPI_AMQP__EXCHANGE", exchange),
         ("UAPI_CONSUMER__QUEUE", queue),
         ("UAPI_AUTH__VERIFYING_KEY", verifying),
+        ("UAPI_SECRETS__KEYS", SECRET_KEYS),
         ("UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS", "true"),
         ("UAPI_WEBHOOKS__RETRY_SCHEDULE_SECS", "0,0.2,0.2,0.2,0.2"),
         ("UAPI_WEBHOOKS__RETRY_JITTER", "0"),

@@ -9,4 +9,5 @@ mod isolation;
 mod outage;
 mod process;
 mod receiver;
+mod sealing;
 mod test_events;
