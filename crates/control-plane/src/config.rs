@@ -18,6 +18,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     pub scim: ScimSettings,
     pub outbox: OutboxSection,
+    pub throttle: uapi_platform::throttle::ThrottleSettings,
 }
 
 /// `[admin]`

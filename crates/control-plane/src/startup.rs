@@ -56,6 +56,7 @@ impl Application {
             scim_tokens: ScimTokens::new(token_key),
             scim_base_url: settings.scim_base_url(),
             outbox_wake: wake.clone(),
+            failed_auth: uapi_platform::throttle::FailedCredentials::new(&settings.throttle),
         });
         let verifier = web::Data::new(verifier);
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));

@@ -18,4 +18,6 @@ pub struct AppState {
     pub scim_base_url: String,
     /// Wakes the outbox relay after a commit that wrote events.
     pub outbox_wake: Arc<Notify>,
+    /// Failed `POST /api/auth`, per client and per application or consumer.
+    pub failed_auth: uapi_platform::throttle::FailedCredentials,
 }

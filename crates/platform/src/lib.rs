@@ -24,3 +24,4 @@ pub mod service;
 pub mod shutdown;
 pub mod telemetry;
 pub mod text;
+pub mod throttle;

@@ -245,6 +245,8 @@ error_responses! {
     Conflict = "409", "The write conflicts with what exists.";
     /// 422: the body is well-formed JSON, but a field's value is not acceptable.
     Unprocessable = "422", "A field's value is not acceptable: `detail` names it.";
+    /// 429: too many failed credentials from this client or for this subject.
+    TooManyFailures = "429", "Too many failed attempts from this client or for this application or consumer; retry after `Retry-After` seconds. The right key is always accepted.";
 }
 
 response_set! {

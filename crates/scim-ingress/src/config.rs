@@ -16,6 +16,7 @@ pub struct Settings {
     pub scim: ScimSettings,
     pub connections: ConnectionsSettings,
     pub outbox: OutboxSection,
+    pub throttle: uapi_platform::throttle::ThrottleSettings,
 }
 
 /// `[outbox]`: the shared relay keys plus the consumer queues the relay declares.

@@ -48,10 +48,11 @@ impl Application {
             body_limit: settings.http.body_limit_bytes,
             default_count: settings.scim.default_count,
             max_count: settings.scim.max_count,
-            throttle: crate::scim::throttle::Throttle::new(
+            throttle: uapi_platform::throttle::TokenBuckets::new(
                 settings.scim.rate_limit_per_sec,
                 settings.scim.rate_limit_burst,
             ),
+            failed: uapi_platform::throttle::FailedCredentials::new(&settings.throttle),
             tokens: crate::scim::auth::TokenCache::new(Duration::from_millis(settings.scim.token_cache_ms)),
             creates: crate::domain::group_commit::CreateWriter::start(&settings.database, wake.clone())?,
             outbox_wake: wake.clone(),

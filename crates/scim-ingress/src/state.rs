@@ -13,7 +13,9 @@ pub struct AppState {
     pub default_count: i64,
     pub max_count: i64,
     /// The per-connection rate limit.
-    pub throttle: crate::scim::throttle::Throttle,
+    pub throttle: uapi_platform::throttle::TokenBuckets<uuid::Uuid>,
+    /// Invalid tokens, counted per client and per token.
+    pub failed: uapi_platform::throttle::FailedCredentials,
     /// Recently verified SCIM tokens.
     pub tokens: crate::scim::auth::TokenCache,
     /// Commits concurrent creates together.

@@ -63,3 +63,12 @@ pub fn init_tracing() {
         }
     });
 }
+
+/// The `Retry-After` of a response, in whole seconds; panics when there is none.
+pub fn retry_after_secs(res: &reqwest::Response) -> u64 {
+    res.headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .expect("a Retry-After in seconds")
+}

@@ -1,10 +1,13 @@
 //! `POST /api/auth`: an API key becomes a short-lived access token for an application or for one
-//! of its consumers. Every failure looks the same (401), so callers learn nothing about which ids exist.
+//! of its consumers. Every failure looks the same (401), so callers learn nothing about which ids
+//! exist; past a number of failures from one client or naming one application or consumer, a
+//! failure is a 429 instead ([`uapi_platform::throttle`]), while the right key is always accepted.
 
-use actix_web::{HttpResponse, web};
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
 use serde::{Deserialize, Serialize};
 use uapi_platform::auth::Scope;
-use uapi_platform::openapi::{BadRequest, Routes, Unauthorized, Unprocessable};
+use uapi_platform::openapi::{BadRequest, Routes, TooManyFailures, Unauthorized, Unprocessable};
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
 use utoipa::ToSchema;
@@ -58,10 +61,39 @@ fn invalid() -> ApiError {
         (status = 200, description = "The token.", body = AuthResponse),
         BadRequest,
         Unauthorized,
-        Unprocessable
+        Unprocessable,
+        TooManyFailures
     )
 )]
-pub(crate) async fn authenticate(state: web::Data<AppState>, body: JsonBody<AuthRequest>) -> ApiResult<HttpResponse> {
+pub(crate) async fn authenticate(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    body: JsonBody<AuthRequest>,
+) -> ApiResult<HttpResponse> {
+    let subject = match (body.scope, body.application_id, body.consumer_id) {
+        (Scope::Application, Some(id), _) => Some(format!("application:{id}")),
+        (Scope::Consumer, _, Some(id)) => Some(format!("consumer:{id}")),
+        _ => None,
+    };
+    match issue(&state, &body).await {
+        Err(ApiError::Client(p)) if p.status == StatusCode::UNAUTHORIZED.as_u16() => {
+            let source = uapi_platform::throttle::source_of(&req);
+            match state.failed_auth.failed(&source, subject.as_deref()) {
+                Ok(()) => Err(ApiError::Client(p)),
+                Err(wait) => {
+                    let secs = uapi_platform::throttle::retry_after_secs(wait);
+                    let detail = format!("too many failed attempts; retry after {secs} s");
+                    let problem = Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail);
+                    Err(Problem { retry_after_secs: Some(secs), ..problem }.into())
+                }
+            }
+        }
+        other => other,
+    }
+}
+
+/// The token for `body`'s key, or a 401 (every failure the same).
+async fn issue(state: &AppState, body: &AuthRequest) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let (app_id, consumer_id) = match body.scope {
         Scope::Application => {

@@ -113,3 +113,47 @@ async fn tenants_never_see_each_other() {
     assert_eq!(app.get(&format!("/api/connections/{conn_id}"), &a.consumer_token).await.status(), 200);
     app.shutdown(&[]).await;
 }
+
+/// Wrong keys: 401 up to the limit, then 429 with Retry-After, per client and per application;
+/// the right key is accepted all along, from the throttled client too.
+#[tokio::test]
+async fn failed_attempts_are_throttled_and_the_right_key_always_passes() {
+    let app = spawn_app_with(&[
+        ("UAPI_THROTTLE__FAILURES_PER_SOURCE_PER_MINUTE", "6"),
+        ("UAPI_THROTTLE__FAILURES_PER_SUBJECT_PER_MINUTE", "3"),
+    ])
+    .await;
+    let t = app.tenant("Acme").await;
+    let wrong = json!({ "apiKey": "uapi_sk_wrong", "applicationId": t.application_id, "scope": "application" });
+    let right = json!({ "apiKey": t.api_key, "applicationId": t.application_id, "scope": "application" });
+    for _ in 0..3 {
+        assert_problem(app.auth(wrong.clone()).await, 401).await;
+    }
+    // The application is over its limit, from any client.
+    let res = app
+        .client
+        .post(app.url("/api/auth"))
+        .header("x-forwarded-for", "203.0.113.9")
+        .json(&wrong)
+        .send()
+        .await
+        .expect("request");
+    let retry_after = uapi_test_support::retry_after_secs(&res);
+    assert!((1..=20).contains(&retry_after), "one failure back every 20 s: {retry_after}");
+    let problem = assert_problem(res, 429).await;
+    assert_eq!(problem["type"], "https://uapi-hris.dev/problems/too-many-requests");
+    assert_eq!(app.auth(right.clone()).await.status(), 200, "the right key is never locked out");
+
+    // This client is over its own limit after three more failures (six in all), each naming a
+    // different application, so no application's limit is reached.
+    let unknown =
+        || json!({ "apiKey": "uapi_sk_wrong", "applicationId": uuid::Uuid::now_v7(), "scope": "application" });
+    for _ in 0..3 {
+        assert_problem(app.auth(unknown()).await, 401).await;
+    }
+    assert_problem(app.auth(unknown()).await, 429).await;
+    let (other_app, other_key) = app.create_application("Other").await;
+    let other_right = json!({ "apiKey": other_key, "applicationId": other_app, "scope": "application" });
+    assert_eq!(app.auth(other_right).await.status(), 200, "the right key from the throttled client");
+    app.shutdown(&[]).await;
+}

@@ -100,8 +100,9 @@ impl From<ErrorRow> for RecentError {
     )
 )]
 pub(crate) async fn get(req: HttpRequest, state: web::Data<AppState>) -> ApiResult<HttpResponse> {
-    let tenant = auth::authenticate(&state, auth::token_hash(&req)).await.map_err(problem)?;
-    state.throttle.admit(tenant.connection_id).map_err(|wait| problem(ScimError::Throttled(wait)))?;
+    let source = uapi_platform::throttle::source_of(&req);
+    let tenant = auth::authenticate(&state, &source, auth::token_hash(&req)).await.map_err(problem)?;
+    state.throttle.take(tenant.connection_id).map_err(|wait| problem(ScimError::Throttled(wait)))?;
     let status = activity::status(&state.pool, &state.activity, tenant.connection_id).await.map_err(problem)?;
     let body = DirectoryStatus {
         connection_id: tenant.connection_id,
@@ -116,12 +117,13 @@ pub(crate) async fn get(req: HttpRequest, state: web::Data<AppState>) -> ApiResu
 
 /// A SCIM failure as this API words it.
 fn problem(e: ScimError) -> ApiError {
+    let (_, shown) = e.public();
     match e {
         ScimError::Client { status: StatusCode::UNAUTHORIZED, detail, .. } => Problem::unauthorized(detail).into(),
         ScimError::Client { status, detail, .. } => Problem::new(status, "bad-request", detail).into(),
-        ScimError::Throttled(wait) => {
+        ScimError::Throttled(wait) | ScimError::TooManyFailures(wait) => {
             let secs = retry_after_secs(wait);
-            let detail = format!("too many requests for this connection; retry after {secs} s");
+            let detail = shown;
             Problem {
                 retry_after_secs: Some(secs),
                 ..Problem::new(StatusCode::TOO_MANY_REQUESTS, "too-many-requests", detail)

@@ -83,18 +83,34 @@ pub fn token_hash(req: &HttpRequest) -> Option<Vec<u8>> {
         .map(|t| Sha256::digest(t.as_bytes()).to_vec())
 }
 
-/// The live connection whose token hashes to `hash`; otherwise a 401.
-pub async fn authenticate(state: &AppState, hash: Option<Vec<u8>>) -> Result<Tenant, ScimError> {
-    let hash = hash.ok_or_else(|| ScimError::unauthorized("missing or malformed Authorization header"))?;
+/// The live connection whose token hashes to `hash`; otherwise a 401, or a 429 once `source`
+/// (the client's address) or this token has failed too often ([`uapi_platform::throttle`]).
+pub async fn authenticate(state: &AppState, source: &str, hash: Option<Vec<u8>>) -> Result<Tenant, ScimError> {
+    let failed = |hash: Option<&[u8]>, error: ScimError| {
+        let subject = hash.map(|h| format!("token:{}", hex_prefix(h)));
+        match state.failed.failed(source, subject.as_deref()) {
+            Ok(()) => error,
+            Err(wait) => ScimError::TooManyFailures(wait),
+        }
+    };
+    let Some(hash) = hash else {
+        return Err(failed(None, ScimError::unauthorized("missing or malformed Authorization header")));
+    };
     if let Some(tenant) = state.tokens.get(&hash) {
         return Ok(tenant);
     }
     let mut conn = state.pool.get().await?;
-    let tenant = connections::find_by_token(&mut conn, &hash)
-        .await?
-        .ok_or_else(|| ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)"))?;
+    let Some(tenant) = connections::find_by_token(&mut conn, &hash).await? else {
+        let error = ScimError::unauthorized("the SCIM token is not valid (unknown, rotated or revoked)");
+        return Err(failed(Some(&hash), error));
+    };
     state.tokens.put(hash, &tenant);
     Ok(tenant)
+}
+
+/// The first bytes of a token's hash, as hex: enough to tell tokens apart in a throttle's keys.
+fn hex_prefix(hash: &[u8]) -> String {
+    hash.iter().take(12).map(|b| format!("{b:02x}")).collect()
 }
 
 impl FromRequest for Tenant {
@@ -104,13 +120,14 @@ impl FromRequest for Tenant {
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = token_hash(req);
+        let source = uapi_platform::throttle::source_of(req);
         let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or_else(|| ScimError::Internal(anyhow::anyhow!("state missing")))?;
-            let tenant = authenticate(&state, token).await?;
+            let tenant = authenticate(&state, &source, token).await?;
             // Before the rate limit: a 429 is something the connection's status shows.
             req.extensions_mut().insert(Authenticated(tenant.connection_id));
-            state.throttle.admit(tenant.connection_id).map_err(ScimError::Throttled)?;
+            state.throttle.take(tenant.connection_id).map_err(ScimError::Throttled)?;
             Ok(tenant)
         })
     }

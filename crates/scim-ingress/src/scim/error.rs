@@ -14,6 +14,9 @@ pub enum ScimError {
     /// The connection is over its rate limit; a token is back after this long.
     #[error("rate limited")]
     Throttled(std::time::Duration),
+    /// Too many invalid tokens from this client, or presenting this token; the same wait.
+    #[error("too many failed tokens")]
+    TooManyFailures(std::time::Duration),
     #[error("database unavailable: {0}")]
     Unavailable(String),
     /// The transaction lost a lock conflict (a deadlock or a serialization failure) to a concurrent
@@ -53,6 +56,10 @@ impl ScimError {
             Self::Throttled(wait) => {
                 (None, format!("too many requests for this connection; retry after {} s", retry_after_secs(*wait)))
             }
+            Self::TooManyFailures(wait) => (
+                None,
+                format!("too many requests with an invalid SCIM token; retry after {} s", retry_after_secs(*wait)),
+            ),
             Self::Contended(_) | Self::Unavailable(_) => {
                 (None, "the service is temporarily unavailable; retry shortly".to_owned())
             }
@@ -89,7 +96,7 @@ impl ResponseError for ScimError {
     fn status_code(&self) -> StatusCode {
         match self {
             Self::Client { status, .. } => *status,
-            Self::Throttled(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Throttled(_) | Self::TooManyFailures(_) => StatusCode::TOO_MANY_REQUESTS,
             // A conflict still lost after the write's tries: Okta's retry goes through.
             Self::Unavailable(_) | Self::Contended(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -102,7 +109,7 @@ impl ResponseError for ScimError {
             Self::Contended(cause) => tracing::warn!(%cause, "write lost every try to concurrent writes"),
             Self::Unavailable(cause) => tracing::warn!(%cause, "database unavailable"),
             Self::Internal(e) => tracing::error!(error = ?e, "SCIM request failed"),
-            Self::Client { .. } | Self::Throttled(_) => {}
+            Self::Client { .. } | Self::Throttled(_) | Self::TooManyFailures(_) => {}
         }
         let (scim_type, detail) = self.public();
         let body = uapi_platform::problem::scim_error_body(status, scim_type, &detail);
@@ -112,7 +119,7 @@ impl ResponseError for ScimError {
             res.insert_header((header::WWW_AUTHENTICATE, "Bearer realm=\"scim\""));
         }
         match self {
-            Self::Throttled(wait) => {
+            Self::Throttled(wait) | Self::TooManyFailures(wait) => {
                 res.insert_header((header::RETRY_AFTER, retry_after_secs(*wait).to_string()));
             }
             Self::Unavailable(_) | Self::Contended(_) => {
@@ -124,9 +131,6 @@ impl ResponseError for ScimError {
     }
 }
 
-/// `Retry-After` counts whole seconds: round up, and never 0 (that would invite an immediate retry).
-pub fn retry_after_secs(wait: std::time::Duration) -> u64 {
-    wait.as_secs_f64().ceil().max(1.0) as u64
-}
+pub use uapi_platform::throttle::retry_after_secs;
 
 pub type ScimResult<T> = Result<T, ScimError>;

@@ -7,7 +7,6 @@ pub mod body;
 pub mod error;
 pub mod list;
 pub mod projection;
-pub mod throttle;
 
 pub const CONTENT_TYPE: &str = uapi_platform::problem::SCIM_CONTENT_TYPE;
 pub const LIST_RESPONSE: &str = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
