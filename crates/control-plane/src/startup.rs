@@ -38,7 +38,7 @@ impl Application {
     /// starts while Postgres or RabbitMQ is down and reports not-ready until they are up.
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let pool = db::pool(&settings.database)?;
-        let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
+        let broker = Broker::from_settings(&settings.amqp, SERVICE)?;
         let issuer = TokenIssuer::from_base64(
             settings.auth.signing_key.expose(),
             Duration::from_secs(settings.auth.token_ttl_secs),

@@ -32,7 +32,7 @@ pub struct Application {
 impl Application {
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let pool = db::pool(&settings.database)?;
-        let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
+        let broker = Broker::from_settings(&settings.amqp, SERVICE)?;
         let verifier = web::Data::new(
             TokenVerifier::from_base64(&settings.auth.verifying_key)
                 .map_err(|e| anyhow::anyhow!("auth.verifying_key: {e}"))?,

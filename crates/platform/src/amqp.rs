@@ -53,6 +53,8 @@ pub async fn timed<T, E: Into<AmqpError>>(
 pub struct Broker {
     url: String,
     name: String,
+    /// PEM CA certificates an `amqps://` connection trusts beyond the system's store.
+    ca_pem: Option<String>,
     current: RwLock<Option<Arc<Connection>>>,
     changed: Notify,
 }
@@ -60,7 +62,28 @@ pub struct Broker {
 impl Broker {
     /// A broker handle for `url`; `name` shows in the management UI (e.g. the pod name).
     pub fn new(url: impl Into<String>, name: impl Into<String>) -> Arc<Self> {
-        Arc::new(Self { url: url.into(), name: name.into(), current: RwLock::new(None), changed: Notify::new() })
+        Arc::new(Self {
+            url: url.into(),
+            name: name.into(),
+            ca_pem: None,
+            current: RwLock::new(None),
+            changed: Notify::new(),
+        })
+    }
+
+    /// A broker handle as `settings` say: the URL, and for `amqps://` the CA file if one is set.
+    pub fn from_settings(settings: &crate::config::AmqpSettings, name: impl Into<String>) -> anyhow::Result<Arc<Self>> {
+        let ca_pem = match settings.ca_file.as_str() {
+            "" => None,
+            path => Some(std::fs::read_to_string(path).map_err(|e| anyhow::anyhow!("amqp.ca_file {path}: {e}"))?),
+        };
+        Ok(Arc::new(Self {
+            url: settings.url.expose().to_owned(),
+            name: name.into(),
+            ca_pem,
+            current: RwLock::new(None),
+            changed: Notify::new(),
+        }))
     }
 
     /// Connects now, failing if the broker is unreachable (for tools and tests).
@@ -141,7 +164,16 @@ impl Broker {
 
     async fn open(&self) -> Result<Connection, lapin::Error> {
         let props = ConnectionProperties::default().with_connection_name(self.name.clone().into());
-        match tokio::time::timeout(RPC_TIMEOUT, Connection::connect(&self.url, props)).await {
+        let connect = async {
+            match &self.ca_pem {
+                None => Connection::connect(&self.url, props).await,
+                Some(pem) => {
+                    let tls = lapin::tcp::OwnedTLSConfig { identity: None, cert_chain: Some(pem.clone()) };
+                    Connection::connect_with_config(&self.url, props, tls, lapin::runtime::default_runtime()?).await
+                }
+            }
+        };
+        match tokio::time::timeout(RPC_TIMEOUT, connect).await {
             Ok(r) => r,
             Err(_) => Err(lapin::Error::from(lapin::ErrorKind::IOError(std::sync::Arc::new(std::io::Error::new(
                 std::io::ErrorKind::TimedOut,

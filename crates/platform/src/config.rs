@@ -159,6 +159,9 @@ pub struct AmqpSettings {
     pub exchange: String,
     /// Unacknowledged deliveries a consumer may hold; ≥ 64 keeps a quorum queue draining fast.
     pub prefetch: u16,
+    /// For `amqps://`: a PEM file of CA certificates to trust besides the system's; empty: the
+    /// system's alone.
+    pub ca_file: String,
 }
 
 impl AmqpSettings {

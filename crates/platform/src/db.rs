@@ -6,7 +6,7 @@ use std::time::Duration;
 use diesel::sql_types::BigInt;
 use diesel_async::pooled_connection::deadpool::{Object, Pool, PoolError};
 use diesel_async::pooled_connection::{AsyncDieselConnectionManager, ManagerConfig};
-use diesel_async::{AsyncConnection, AsyncPgConnection, RunQueryDsl};
+use diesel_async::{AsyncPgConnection, RunQueryDsl};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness};
 use futures_util::FutureExt;
 
@@ -41,7 +41,7 @@ pub fn pool_with(
     config.custom_setup = Box::new(move |url| {
         let (url, setup) = (url.to_owned(), setup.clone());
         async move {
-            let mut conn = AsyncPgConnection::establish(&url).await?;
+            let mut conn = crate::tls::pg_connect(&url).await?;
             if !setup.is_empty() {
                 diesel_async::SimpleAsyncConnection::batch_execute(&mut conn, &setup)
                     .await
@@ -112,7 +112,7 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
         "database name {name:?} must be non-empty and use only letters, digits, '_' and '-'"
     );
     parsed.set_path("/postgres");
-    let mut conn = AsyncPgConnection::establish(parsed.as_str()).await?;
+    let mut conn = crate::tls::pg_connect(parsed.as_str()).await?;
     #[derive(diesel::QueryableByName)]
     struct Count {
         #[diesel(sql_type = BigInt)]
@@ -136,7 +136,7 @@ pub async fn ensure_database(url: &str) -> anyhow::Result<()> {
 /// Runs the pending embedded migrations while holding a session advisory lock keyed by `lock_key`,
 /// so two replicas (or a Job and a pod) never apply the same migration twice.
 pub async fn migrate(url: &str, migrations: EmbeddedMigrations, lock_key: i64) -> anyhow::Result<usize> {
-    let mut conn = AsyncPgConnection::establish(url).await?;
+    let mut conn = crate::tls::pg_connect(url).await?;
     diesel::sql_query("SELECT pg_advisory_lock($1)").bind::<BigInt, _>(lock_key).execute(&mut conn).await?;
     let (conn, applied) = tokio::task::spawn_blocking(move || {
         let mut harness = diesel_async::AsyncMigrationHarness::new(conn);

@@ -25,3 +25,4 @@ pub mod shutdown;
 pub mod telemetry;
 pub mod text;
 pub mod throttle;
+pub mod tls;

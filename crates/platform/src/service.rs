@@ -88,7 +88,7 @@ async fn replay_dead_letters(service: &Service<'_>) -> anyhow::Result<()> {
         println!("{} consumes no queue: no dead letters to replay", service.name);
         return Ok(());
     }
-    let broker = crate::amqp::Broker::new(service.amqp.url.expose(), format!("{}-replay", service.name));
+    let broker = crate::amqp::Broker::from_settings(service.amqp, format!("{}-replay", service.name))?;
     broker.connect_now().await?;
     for queue in &service.queues {
         let n = crate::dead_letters::replay(&broker, queue).await?;

@@ -39,7 +39,7 @@ pub struct Application {
 impl Application {
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let pool = db::pool(&settings.database)?;
-        let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
+        let broker = Broker::from_settings(&settings.amqp, SERVICE)?;
         let wake = Arc::new(Notify::new());
         let activity = Arc::new(Activity::default());
         let state = web::Data::new(AppState {

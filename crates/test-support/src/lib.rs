@@ -4,6 +4,7 @@
 
 mod db;
 mod proxy;
+pub mod tls;
 
 pub use db::TestDb;
 pub use proxy::TcpProxy;

@@ -41,7 +41,7 @@ impl Application {
     pub fn build(settings: &Settings) -> anyhow::Result<Self> {
         let role = settings.dispatcher.role;
         let pool = db::pool(&settings.database)?;
-        let broker = Broker::new(settings.amqp.url.expose(), SERVICE);
+        let broker = Broker::from_settings(&settings.amqp, SERVICE)?;
         let verifier = web::Data::new(
             TokenVerifier::from_base64(&settings.auth.verifying_key)
                 .map_err(|e| anyhow::anyhow!("auth.verifying_key: {e}"))?,
