@@ -3,7 +3,12 @@
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let root = "../../proto";
     println!("cargo:rerun-if-changed={root}");
-    let files = ["uapi/events/v1/employee.proto", "uapi/events/v1/group.proto", "uapi/events/v1/connection.proto"];
+    let files = [
+        "uapi/events/v1/employee.proto",
+        "uapi/events/v1/group.proto",
+        "uapi/events/v1/connection.proto",
+        "uapi/events/v1/consumer.proto",
+    ];
     let fds = protox::compile(files, [root])?;
     prost_build::Config::new().compile_fds(fds)?;
     Ok(())

@@ -53,6 +53,9 @@ pub struct OutboxSection {
     pub relay: OutboxSettings,
     /// scim-ingress's queue for connection events, declared by the relay as well.
     pub connection_events_queue: String,
+    /// The employee and group consumers' queues (comma-separated), declared by the relay too:
+    /// they take `consumer.deleted`.
+    pub consumer_queues: String,
     /// How often connections changed or deleted within `reannounce_window_secs` are announced
     /// again; 0 never (only `republish-connections` then repairs a lost event).
     pub reannounce_every_ms: u64,

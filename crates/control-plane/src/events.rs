@@ -160,3 +160,34 @@ pub async fn republish(conn: &mut AsyncPgConnection) -> diesel::QueryResult<usiz
     use diesel_async::AsyncConnection;
     conn.transaction::<_, diesel::result::Error, _>(async |conn| announce(conn, None).await).await
 }
+
+/// `consumer.deleted`: employee-store removes the consumer's employees and groups and refuses its
+/// tokens; the dispatcher cancels its pending deliveries. Written with the deletion.
+pub async fn consumer_deleted(
+    conn: &mut AsyncPgConnection,
+    application: Uuid,
+    consumer: Uuid,
+) -> diesel::QueryResult<()> {
+    let event_id = Uuid::now_v7();
+    let now = Utc::now();
+    let event = uapi_events::v1::ConsumerEvent {
+        event_id: event_id.to_string(),
+        kind: uapi_events::v1::consumer_event::Kind::Deleted as i32,
+        application_id: application.to_string(),
+        consumer_id: consumer.to_string(),
+        occurred_at: Some(prost_types::Timestamp {
+            seconds: now.timestamp(),
+            nanos: now.timestamp_subsec_nanos() as i32,
+        }),
+    };
+    outbox::enqueue(
+        conn,
+        NewMessage {
+            message_id: event_id,
+            routing_key: routing::CONSUMER_DELETED,
+            type_name: type_name::CONSUMER_EVENT,
+            payload: event.encode_to_vec(),
+        },
+    )
+    .await
+}

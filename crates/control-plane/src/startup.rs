@@ -13,6 +13,7 @@ use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
 use uapi_platform::outbox::{self, OutboxMetrics, RelaySettings};
 use uapi_platform::problem::ErrorStyle;
+use uapi_platform::tombstones::ConsumerCheck;
 use uapi_platform::{db, db::PgPool};
 
 use crate::config::Settings;
@@ -59,23 +60,39 @@ impl Application {
             failed_auth: uapi_platform::throttle::FailedCredentials::new(&settings.throttle),
         });
         let verifier = web::Data::new(verifier);
+        // A consumer-scope token of a deleted consumer is refused: the consumer row is gone.
+        let lookup_pool = pool.clone();
+        let consumers = web::Data::new(ConsumerCheck::new(move |consumer| {
+            let pool = lookup_pool.clone();
+            async move {
+                let mut conn = pool.get().await?;
+                Ok(crate::db::consumers::find_any(&mut conn, consumer).await?.is_none())
+            }
+        }));
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
         let metrics = Metrics::new(SERVICE);
         let outbox_metrics = OutboxMetrics::register(&metrics.registry);
         let http = http::bind(&settings.http, readiness, metrics, ErrorStyle::Problem, move |cfg| {
-            cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
+            cfg.app_data(state.clone())
+                .app_data(verifier.clone())
+                .app_data(consumers.clone())
+                .configure(routes::configure);
         })?;
         Ok(Self {
             http,
             pool,
             broker,
-            relay: settings.outbox.relay.relay(
-                &settings.amqp.exchange,
-                vec![(
+            relay: settings.outbox.relay.relay(&settings.amqp.exchange, {
+                let mut mailboxes = vec![(
                     settings.outbox.connection_events_queue.clone(),
                     vec![uapi_events::queues::CONNECTION_EVENTS_BINDING.to_owned()],
-                )],
-            ),
+                )];
+                mailboxes.extend(uapi_platform::config::OutboxSettings::mailboxes(
+                    &settings.outbox.consumer_queues,
+                    &uapi_events::queues::DIRECTORY_BINDINGS,
+                ));
+                mailboxes
+            }),
             outbox_metrics,
             reannounce_every: Duration::from_millis(settings.outbox.reannounce_every_ms),
             reannounce_window: Duration::from_secs(settings.outbox.reannounce_window_secs),

@@ -1,6 +1,7 @@
 //! The employee projection (and, in [`groups`], the group projection): version-guarded upserts and
 //! the consumer-scoped reads.
 
+pub mod consumers;
 pub mod feed;
 pub mod groups;
 

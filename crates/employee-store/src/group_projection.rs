@@ -46,6 +46,10 @@ pub async fn handle(pool: &PgPool, body: &[u8]) -> Result<(), HandleError> {
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
     let applied = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
+            if !crate::db::consumers::guard(conn, &[row.consumer_id]).await?.is_empty() {
+                // A late event of a deleted consumer: dropped.
+                return Ok(false);
+            }
             let applied = groups::apply(conn, &row).await?;
             feed::append(conn, &[&feed]).await?;
             Ok(applied)

@@ -2,6 +2,7 @@
 //! and `/api/hris/groups`.
 
 pub mod config;
+pub mod consumer_deletion;
 pub mod db;
 pub mod group_projection;
 pub mod projection;

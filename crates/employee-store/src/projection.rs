@@ -79,6 +79,9 @@ pub async fn handle(writer: Writer, pool: PgPool, delivery: std::sync::Arc<Deliv
     if delivery.routing_key.as_str().starts_with("group.") {
         return crate::group_projection::handle(&pool, &delivery.data).await;
     }
+    if delivery.routing_key.as_str() == uapi_events::routing::CONSUMER_DELETED {
+        return crate::consumer_deletion::handle(&pool, &delivery.data).await;
+    }
     writer.write(decode(&delivery.data)?).await
 }
 
@@ -166,6 +169,16 @@ async fn write_rows<'a>(pool: &PgPool, events: impl Iterator<Item = &'a Projecte
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
     let applied = conn
         .transaction::<_, diesel::result::Error, _>(async |conn| {
+            let consumers: Vec<Uuid> = rows.iter().map(|r| r.consumer_id).collect();
+            let deleted = crate::db::consumers::guard(conn, &consumers).await?;
+            if deleted.is_empty() {
+                let applied = db::apply_many(conn, &rows).await?;
+                feed::append(conn, &feed).await?;
+                return Ok(applied);
+            }
+            // Events of a deleted consumer that arrive late: dropped.
+            let rows: Vec<EmployeeRow> = rows.iter().filter(|r| !deleted.contains(&r.consumer_id)).cloned().collect();
+            let feed: Vec<&FeedEvent> = feed.iter().copied().filter(|f| !deleted.contains(&f.consumer_id)).collect();
             let applied = db::apply_many(conn, &rows).await?;
             feed::append(conn, &feed).await?;
             Ok(applied)

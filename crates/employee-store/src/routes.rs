@@ -4,12 +4,13 @@
 mod events;
 mod groups;
 
+use uapi_platform::tombstones::LiveConsumer;
+
 use actix_web::{HttpResponse, web};
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use uapi_events::model::{Employee, Group};
 use uapi_events::webhook::WebhookBody;
-use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::openapi::{BearerAuth, ListErrors, ReadErrors, Routes};
 use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
@@ -109,11 +110,7 @@ impl ListQuery {
     responses(
         (status = 200, description = "A page of employees.", body = ListResponse<Employee>), ListErrors)
 )]
-async fn list(
-    who: ConsumerPrincipal,
-    state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+async fn list(who: LiveConsumer, state: web::Data<AppState>, query: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.parse()?;
     let filter = query.filter()?;
     let mut conn = state.pool.get().await?;
@@ -147,7 +144,7 @@ impl GetQuery {
         (status = 200, description = "The employee.", body = Item<Employee>), ReadErrors)
 )]
 async fn get(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     query: web::Query<GetQuery>,

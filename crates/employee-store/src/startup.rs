@@ -13,6 +13,7 @@ use uapi_platform::health::Readiness;
 use uapi_platform::http::{self, HttpService};
 use uapi_platform::metrics::Metrics;
 use uapi_platform::problem::ErrorStyle;
+use uapi_platform::tombstones::ConsumerCheck;
 use uapi_platform::{db, db::PgPool};
 
 use crate::config::Settings;
@@ -38,11 +39,22 @@ impl Application {
                 .map_err(|e| anyhow::anyhow!("auth.verifying_key: {e}"))?,
         );
         let state = web::Data::new(AppState { pool: pool.clone() });
+        let lookup_pool = pool.clone();
+        let consumers = web::Data::new(ConsumerCheck::new(move |consumer| {
+            let pool = lookup_pool.clone();
+            async move {
+                let mut conn = pool.get().await?;
+                Ok(crate::db::consumers::is_deleted(&mut conn, consumer).await?)
+            }
+        }));
         let readiness = Readiness::new(Some(pool.clone()), Some(broker.clone()));
         let metrics = Metrics::new(SERVICE);
         let consumer_metrics = ConsumerMetrics::register(&metrics.registry);
         let http = http::bind(&settings.http, readiness, metrics, ErrorStyle::Problem, move |cfg| {
-            cfg.app_data(state.clone()).app_data(verifier.clone()).configure(routes::configure);
+            cfg.app_data(state.clone())
+                .app_data(verifier.clone())
+                .app_data(consumers.clone())
+                .configure(routes::configure);
         })?;
         Ok(Self {
             http,
@@ -51,7 +63,7 @@ impl Application {
             consumer: ConsumerSettings {
                 exchange: settings.amqp.exchange.clone(),
                 queue: settings.consumer.queue.clone(),
-                bindings: uapi_events::queues::EMPLOYEE_AND_GROUP_BINDINGS.map(str::to_owned).to_vec(),
+                bindings: uapi_events::queues::DIRECTORY_BINDINGS.map(str::to_owned).to_vec(),
                 prefetch: settings.amqp.prefetch,
                 concurrency: settings.consumer.concurrency,
                 metrics: consumer_metrics,

@@ -28,6 +28,8 @@ pub mod routing {
     pub const CONNECTION_CREATED: &str = "connection.created";
     pub const CONNECTION_TOKEN_ROTATED: &str = "connection.token_rotated";
     pub const CONNECTION_DELETED: &str = "connection.deleted";
+    /// Consumer lifecycle (control-plane → employee-store and the dispatcher).
+    pub const CONSUMER_DELETED: &str = "consumer.deleted";
 
     /// Every employee and group event type, in the order the contract lists them.
     pub const EMPLOYEE_AND_GROUP: [&str; 6] =
@@ -42,8 +44,9 @@ pub mod queues {
     pub const SCIM_INGRESS_CONNECTIONS: &str = "scim-ingress.connections";
     /// Binding of [`SCIM_INGRESS_CONNECTIONS`].
     pub const CONNECTION_EVENTS_BINDING: &str = "connection.#";
-    /// Bindings of every consumer of employee and group events (employee-store, the dispatcher).
-    pub const EMPLOYEE_AND_GROUP_BINDINGS: [&str; 2] = ["employee.#", "group.#"];
+    /// Bindings of every consumer of employee and group events (employee-store, the dispatcher),
+    /// who also act on a consumer's deletion.
+    pub const DIRECTORY_BINDINGS: [&str; 3] = ["employee.#", "group.#", "consumer.#"];
 }
 
 /// AMQP `type` property values: the full protobuf message name.
@@ -51,6 +54,7 @@ pub mod type_name {
     pub const EMPLOYEE_EVENT: &str = "uapi.events.v1.EmployeeEvent";
     pub const GROUP_EVENT: &str = "uapi.events.v1.GroupEvent";
     pub const CONNECTION_EVENT: &str = "uapi.events.v1.ConnectionEvent";
+    pub const CONSUMER_EVENT: &str = "uapi.events.v1.ConsumerEvent";
 }
 
 #[cfg(test)]

@@ -204,6 +204,12 @@ impl OutboxSettings {
         Ok(())
     }
 
+    /// `queues` (comma-separated), each with `bindings`: the mailboxes of [`Self::relay`].
+    pub fn mailboxes(queues: &str, bindings: &[&str]) -> Vec<(String, Vec<String>)> {
+        let bindings: Vec<String> = bindings.iter().map(|b| (*b).to_owned()).collect();
+        queues.split(',').map(str::trim).filter(|q| !q.is_empty()).map(|q| (q.to_owned(), bindings.clone())).collect()
+    }
+
     /// The relay's settings for `exchange`, declaring `mailboxes` (queue, bindings) first.
     pub fn relay(&self, exchange: &str, mailboxes: Vec<(String, Vec<String>)>) -> crate::outbox::RelaySettings {
         crate::outbox::RelaySettings {

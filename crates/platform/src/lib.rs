@@ -26,3 +26,4 @@ pub mod telemetry;
 pub mod text;
 pub mod throttle;
 pub mod tls;
+pub mod tombstones;

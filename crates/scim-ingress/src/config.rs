@@ -31,13 +31,7 @@ pub struct OutboxSection {
 impl OutboxSection {
     /// The consumer queues, each with the bindings every employee and group consumer has.
     pub fn mailboxes(&self) -> Vec<(String, Vec<String>)> {
-        let bindings: Vec<String> = uapi_events::queues::EMPLOYEE_AND_GROUP_BINDINGS.map(str::to_owned).to_vec();
-        self.consumer_queues
-            .split(',')
-            .map(str::trim)
-            .filter(|q| !q.is_empty())
-            .map(|q| (q.to_owned(), bindings.clone()))
-            .collect()
+        OutboxSettings::mailboxes(&self.consumer_queues, &uapi_events::queues::DIRECTORY_BINDINGS)
     }
 }
 

@@ -16,6 +16,7 @@ use lapin::message::Delivery;
 use uapi_platform::consumer::HandleError;
 use uapi_platform::db::PgPool;
 use uapi_platform::group_commit::GroupCommit;
+use uapi_platform::tombstones::Tombstones;
 use uuid::Uuid;
 
 use crate::db::claims::Claimed;
@@ -27,6 +28,7 @@ use crate::delivery::Dispatcher;
 pub struct Rendered {
     pub event_id: Uuid,
     pub application_id: Uuid,
+    pub consumer_id: Uuid,
     pub event_type: String,
     pub entity_id: String,
     pub version: i64,
@@ -44,6 +46,7 @@ pub fn render(routing_key: &str, body: &[u8]) -> Result<Rendered, HandleError> {
     Ok(Rendered {
         event_id: event.event_id,
         application_id: event.application_id,
+        consumer_id: event.consumer_id,
         event_type: event.event_type,
         entity_id: event.entity_id,
         version: event.version,
@@ -54,7 +57,23 @@ pub fn render(routing_key: &str, body: &[u8]) -> Result<Rendered, HandleError> {
 }
 
 pub async fn handle(writer: Writer, delivery: Arc<Delivery>) -> Result<(), HandleError> {
+    if delivery.routing_key.as_str() == uapi_events::routing::CONSUMER_DELETED {
+        let done = crate::consumer_deletion::handle(&writer.pool, &delivery.data).await;
+        if done.is_ok()
+            && let Ok(event) = <uapi_events::v1::ConsumerEvent as prost::Message>::decode(delivery.data.as_slice())
+            && let Ok(consumer) = Uuid::parse_str(&event.consumer_id)
+        {
+            writer.tombstones.note_deleted(consumer);
+        }
+        return done;
+    }
     let mut rendered = render(delivery.routing_key.as_str(), &delivery.data)?;
+    // Known here without a query, so handlers reach the writer in the order they arrived; the
+    // batch asks the database ([`fan_out_batch`]).
+    if writer.tombstones.known_deleted(rendered.consumer_id) {
+        tracing::debug!(event = %rendered.event_id, "event of a deleted consumer: not fanned out");
+        return Ok(());
+    }
     let span = tracing::info_span!("fan-out", otel.name = "fan-out", event.id = %rendered.event_id, event.type = %rendered.event_type);
     rendered.traceparent =
         Some(uapi_platform::telemetry::outgoing_traceparent(&span, event_traceparent(&delivery).as_deref()));
@@ -110,6 +129,9 @@ impl Drop for Settle<'_> {
 pub struct Writer {
     batches: GroupCommit<Rendered, Result<(), HandleError>>,
     dispatcher: Dispatcher,
+    pool: PgPool,
+    /// Deleted consumers, whose events are dropped.
+    tombstones: Arc<Tombstones>,
 }
 
 /// Events fanned out in one statement at most.
@@ -119,11 +141,14 @@ impl Writer {
     /// Starts the writer task; it ends when every `Writer` clone is dropped.
     pub fn start(pool: PgPool, dispatcher: Dispatcher) -> Self {
         let engine = dispatcher.clone();
+        let batch_pool = pool.clone();
+        let tombstones: Arc<Tombstones> = Arc::default();
+        let known = tombstones.clone();
         let batches = GroupCommit::start(BATCH, 1, move |events| {
-            let (pool, dispatcher) = (pool.clone(), engine.clone());
-            async move { fan_out_batch(&pool, &dispatcher, events).await }
+            let (pool, dispatcher, tombstones) = (batch_pool.clone(), engine.clone(), known.clone());
+            async move { fan_out_batch(&pool, &dispatcher, &tombstones, events).await }
         });
-        Self { batches, dispatcher }
+        Self { batches, dispatcher, pool, tombstones }
     }
 
     /// Resolves once the event's deliveries are committed. An event with early attempts is
@@ -154,7 +179,48 @@ impl Writer {
     }
 }
 
-async fn fan_out_batch(pool: &PgPool, dispatcher: &Dispatcher, events: Vec<Rendered>) -> Vec<Result<(), HandleError>> {
+/// Fans out `events` but those of deleted consumers (answered done: nothing to deliver).
+async fn fan_out_batch(
+    pool: &PgPool,
+    dispatcher: &Dispatcher,
+    tombstones: &Tombstones,
+    events: Vec<Rendered>,
+) -> Vec<Result<(), HandleError>> {
+    let mut deleted = HashSet::new();
+    for consumer in events.iter().map(|e| e.consumer_id).collect::<HashSet<_>>() {
+        let lookup = || async {
+            let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
+            crate::db::consumers::is_deleted(&mut conn, consumer).await.map_err(HandleError::from_query)
+        };
+        match tombstones.is_deleted(consumer, lookup).await {
+            Ok(true) => {
+                deleted.insert(consumer);
+            }
+            Ok(false) => {}
+            Err(e) => return events.iter().map(|_| Err(HandleError::Unavailable(e.to_string()))).collect(),
+        }
+    }
+    if deleted.is_empty() {
+        return fan_out_kept(pool, dispatcher, events).await;
+    }
+    let (gone, kept): (Vec<_>, Vec<_>) =
+        events.into_iter().enumerate().partition(|(_, e)| deleted.contains(&e.consumer_id));
+    let mut results: Vec<Option<Result<(), HandleError>>> = (0..gone.len() + kept.len()).map(|_| None).collect();
+    for (i, e) in &gone {
+        tracing::debug!(event = %e.event_id, "event of a deleted consumer: not fanned out");
+        results[*i] = Some(Ok(()));
+    }
+    let (places, kept): (Vec<usize>, Vec<Rendered>) = kept.into_iter().unzip();
+    for (i, r) in places.into_iter().zip(fan_out_kept(pool, dispatcher, kept).await) {
+        results[i] = Some(r);
+    }
+    results.into_iter().map(|r| r.unwrap_or(Ok(()))).collect()
+}
+
+async fn fan_out_kept(pool: &PgPool, dispatcher: &Dispatcher, events: Vec<Rendered>) -> Vec<Result<(), HandleError>> {
+    if events.is_empty() {
+        return Vec::new();
+    }
     match fan_out(pool, dispatcher, &events).await {
         Ok(()) => events.iter().map(|_| Ok(())).collect(),
         // One bad event must not fail its neighbours: retry each alone and report each result.

@@ -2,6 +2,7 @@
 //! events into deliveries, and their signed, retried, isolated delivery to customers' endpoints.
 
 pub mod config;
+pub mod consumer_deletion;
 pub mod db;
 pub mod delivery;
 pub mod events;

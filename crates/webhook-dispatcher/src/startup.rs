@@ -80,7 +80,7 @@ impl Application {
             consumer: ConsumerSettings {
                 exchange: settings.amqp.exchange.clone(),
                 queue: settings.consumer.queue.clone(),
-                bindings: uapi_events::queues::EMPLOYEE_AND_GROUP_BINDINGS.map(str::to_owned).to_vec(),
+                bindings: uapi_events::queues::DIRECTORY_BINDINGS.map(str::to_owned).to_vec(),
                 prefetch: settings.amqp.prefetch,
                 concurrency: settings.consumer.concurrency,
                 metrics: consumer_metrics,

@@ -5,13 +5,13 @@ use actix_web::{HttpResponse, web};
 use diesel_async::AsyncConnection;
 use serde::{Deserialize, Serialize};
 use uapi_events::v1::connection_event::Kind;
-use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::openapi::{
     BadRequest, Conflict, ListErrors, NotFound, ReadErrors, Routes, TokenErrors, Unprocessable,
 };
 use uapi_platform::pagination::Meta;
 use uapi_platform::problem::Problem;
 use uapi_platform::text::JsonBody;
+use uapi_platform::tombstones::LiveConsumer;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -113,7 +113,7 @@ impl ConnectionView {
     responses((status = 200, description = "A page of connections.", body = ConnectionList), ListErrors)
 )]
 pub(crate) async fn list(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     query: web::Query<PageQuery>,
 ) -> ApiResult<HttpResponse> {
@@ -152,7 +152,7 @@ pub(crate) struct CreateConnection {
     )
 )]
 pub(crate) async fn create(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     body: JsonBody<CreateConnection>,
 ) -> ApiResult<HttpResponse> {
@@ -219,11 +219,7 @@ pub(super) fn not_found(id: Uuid) -> ApiError {
     params(("id" = Uuid, Path, description = "The connection's id.")),
     responses((status = 200, description = "The connection.", body = ConnectionView), ReadErrors)
 )]
-pub(crate) async fn get(
-    who: ConsumerPrincipal,
-    state: web::Data<AppState>,
-    id: web::Path<Uuid>,
-) -> ApiResult<HttpResponse> {
+pub(crate) async fn get(who: LiveConsumer, state: web::Data<AppState>, id: web::Path<Uuid>) -> ApiResult<HttpResponse> {
     let mut conn = state.pool.get().await?;
     let c = connections::find(&mut conn, who.consumer_id, *id).await?.ok_or_else(|| not_found(*id))?;
     Ok(HttpResponse::Ok().json(ConnectionView::new(c, &state)))
@@ -239,7 +235,7 @@ pub(crate) async fn get(
     responses((status = 200, description = "The connection, with its new token.", body = ConnectionView), ReadErrors)
 )]
 pub(crate) async fn rotate_token(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {
@@ -272,7 +268,7 @@ pub(crate) async fn rotate_token(
     responses((status = 204, description = "Deleted."), ReadErrors)
 )]
 pub(crate) async fn delete(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
 ) -> ApiResult<HttpResponse> {

@@ -13,7 +13,7 @@ use uuid::Uuid;
 use super::required_text;
 use crate::db::{connections, consumers, consumers::Consumer, is_unique_violation};
 use crate::error::{ApiError, ApiResult};
-use crate::events::connection_deleted;
+use crate::events::{connection_deleted, consumer_deleted};
 use crate::state::AppState;
 use uapi_platform::pagination::{self, PageQuery};
 
@@ -153,6 +153,7 @@ pub(crate) async fn delete(
             for c in connections::all_of(conn, consumer.id).await? {
                 connection_deleted(conn, &c).await?;
             }
+            consumer_deleted(conn, app, consumer.id).await?;
             consumers::delete(conn, app, id).await
         })
         .await?;

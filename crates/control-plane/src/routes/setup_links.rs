@@ -5,11 +5,11 @@
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpResponse, HttpResponseBuilder, web};
 use serde::{Deserialize, Serialize};
-use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::openapi::{BadRequest, ListErrors, NotFound, ReadErrors, Routes, TokenErrors, Unprocessable};
 use uapi_platform::pagination::{self, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use uapi_platform::secret::Secret;
+use uapi_platform::tombstones::LiveConsumer;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -114,7 +114,7 @@ fn no_store(mut res: HttpResponseBuilder) -> HttpResponseBuilder {
     )
 )]
 pub(crate) async fn create(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     body: OptionalJsonBody<CreateSetupLink>,
@@ -162,7 +162,7 @@ pub(crate) async fn create(
     )
 )]
 pub(crate) async fn list(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     query: web::Query<PageQuery>,
@@ -187,7 +187,7 @@ pub(crate) async fn list(
     responses((status = 204, description = "Revoked."), ReadErrors)
 )]
 pub(crate) async fn revoke(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     path: web::Path<(Uuid, Uuid)>,
 ) -> ApiResult<HttpResponse> {

@@ -47,6 +47,8 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
         ("UAPI_SCIM__PUBLIC_URL", "https://scim.example.test".to_owned()),
         ("UAPI_OUTBOX__POLL_INTERVAL_MS", "100".to_owned()),
         ("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", mailbox.clone()),
+        // No employee or group consumer runs here: nothing to declare for consumer.deleted.
+        ("UAPI_OUTBOX__CONSUMER_QUEUES", String::new()),
         // Tests that read the events in order turn re-announcements off; those about them set it.
         ("UAPI_OUTBOX__REANNOUNCE_EVERY_MS", "0".to_owned()),
     ]

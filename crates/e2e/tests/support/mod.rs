@@ -106,7 +106,7 @@ impl Stack {
             ("UAPI_HTTP__PORT", port.to_string()),
             ("UAPI_SCIM__PUBLIC_URL", scim.clone()),
             ("UAPI_CONNECTIONS__QUEUE", connections_queue.clone()),
-            ("UAPI_OUTBOX__CONSUMER_QUEUES", consumer_queues),
+            ("UAPI_OUTBOX__CONSUMER_QUEUES", consumer_queues.clone()),
         ]);
         let scim_settings = uapi_scim_ingress::config::Settings::load(env(scim_env)).expect("scim settings");
         uapi_platform::db::migrate(&scim_db.url, uapi_scim_ingress::MIGRATIONS, uapi_scim_ingress::MIGRATION_LOCK)
@@ -121,6 +121,7 @@ impl Stack {
             ("UAPI_SCIM__TOKEN_KEY", SCIM_TOKEN_KEY.to_owned()),
             ("UAPI_SCIM__PUBLIC_URL", scim.clone()),
             ("UAPI_OUTBOX__CONNECTION_EVENTS_QUEUE", connections_queue.clone()),
+            ("UAPI_OUTBOX__CONSUMER_QUEUES", consumer_queues),
             ("UAPI_OUTBOX__REANNOUNCE_EVERY_MS", "500".to_owned()),
         ]);
         let cp_settings = uapi_control_plane::config::Settings::load(env(cp_env)).expect("control-plane settings");
@@ -203,6 +204,11 @@ impl Stack {
     /// control-plane's database (the first one made).
     pub fn control_plane_db(&self) -> &str {
         &self._dbs[0].url
+    }
+
+    /// employee-store's database.
+    pub fn store_db(&self) -> &str {
+        &self._dbs[2].url
     }
 
     /// The dispatcher's queue (declared by scim-ingress whether or not the dispatcher runs).

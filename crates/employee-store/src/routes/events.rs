@@ -8,11 +8,11 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use uapi_events::webhook::WebhookBody;
-use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
 use uapi_platform::openapi::{ListErrors, Routes};
 use uapi_platform::pagination::{DEFAULT_LIMIT, MAX_LIMIT};
 use uapi_platform::problem::Problem;
+use uapi_platform::tombstones::LiveConsumer;
 use utoipa::{IntoParams, ToSchema};
 
 use crate::db::feed::{self, Position};
@@ -75,11 +75,7 @@ fn decode(cursor: &str) -> Option<Position> {
     responses(
         (status = 200, description = "Events after the cursor; never skips one committed later.", body = FeedPage<'static>), ListErrors)
 )]
-async fn list(
-    who: ConsumerPrincipal,
-    state: web::Data<AppState>,
-    query: web::Query<FeedQuery>,
-) -> ApiResult<HttpResponse> {
+async fn list(who: LiveConsumer, state: web::Data<AppState>, query: web::Query<FeedQuery>) -> ApiResult<HttpResponse> {
     let limit = query.limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(Problem::bad_request(format!("limit must be between 1 and {MAX_LIMIT}")).into());

@@ -3,13 +3,14 @@
 use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 use uapi_events::model::Group;
-use uapi_platform::auth::ConsumerPrincipal;
 use uapi_platform::error::ApiResult;
 use uapi_platform::openapi::{ListErrors, ReadErrors, Routes};
 use uapi_platform::pagination::{self, Item, ListResponse, PageQuery};
 use uapi_platform::problem::Problem;
 use utoipa::IntoParams;
 use uuid::Uuid;
+
+use uapi_platform::tombstones::LiveConsumer;
 
 use crate::db::groups;
 use crate::state::AppState;
@@ -40,11 +41,7 @@ struct ListQuery {
     responses(
         (status = 200, description = "A page of groups.", body = ListResponse<Group>), ListErrors)
 )]
-async fn list(
-    who: ConsumerPrincipal,
-    state: web::Data<AppState>,
-    query: web::Query<ListQuery>,
-) -> ApiResult<HttpResponse> {
+async fn list(who: LiveConsumer, state: web::Data<AppState>, query: web::Query<ListQuery>) -> ApiResult<HttpResponse> {
     let page = PageQuery { cursor: query.cursor.clone(), limit: query.limit }.parse()?;
     let mut conn = state.pool.get().await?;
     let rows = groups::list(&mut conn, who.consumer_id, query.include_deleted.unwrap_or(false), page).await?;
@@ -62,7 +59,7 @@ async fn list(
         (status = 200, description = "The group.", body = Item<Group>), ReadErrors)
 )]
 async fn get(
-    who: ConsumerPrincipal,
+    who: LiveConsumer,
     state: web::Data<AppState>,
     id: web::Path<Uuid>,
     query: web::Query<super::GetQuery>,

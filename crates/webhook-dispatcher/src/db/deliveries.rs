@@ -111,7 +111,8 @@ pub async fn finish_many(conn: &mut AsyncPgConnection, done: &[(Attempt, Next)])
         "UPDATE deliveries d SET attempt_count = d.attempt_count + 1, step = d.step + 1, locked_until = NULL, \
              updated_at = now(), status = u.status, next_attempt_at = coalesce(u.next_at, d.next_attempt_at), \
              completed_at = CASE WHEN u.status = 'pending' THEN NULL ELSE now() END \
-         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, status, next_at) WHERE d.id = u.id",
+         FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS u(id, status, next_at) \
+         WHERE d.id = u.id AND d.status = 'pending'",
     )
     .bind::<Array<SqlUuid>, _>(done.iter().map(|(a, _)| a.delivery_id).collect::<Vec<_>>())
     .bind::<Array<Text>, _>(done.iter().map(|(_, n)| status(n).to_owned()).collect::<Vec<_>>())

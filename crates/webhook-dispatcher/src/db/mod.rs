@@ -49,6 +49,7 @@ macro_rules! in_order {
 }
 
 pub mod claims;
+pub mod consumers;
 pub mod deliveries;
 pub mod fanout;
 pub mod held;
