@@ -2,6 +2,8 @@
 //! Every request goes to 127.0.0.1, every loop is bounded in count and time.
 
 mod chaos;
+mod cpu;
+mod floor;
 mod load;
 mod portal;
 mod report;
@@ -74,9 +76,23 @@ struct Args {
     /// The service binaries the fault campaign starts.
     #[arg(long, default_value = "target/debug")]
     bin_dir: String,
-    /// The Postgres server of the fault campaign's databases (`uapi_chaos_*`).
+    /// The Postgres server of the fault campaign's databases (`uapi_chaos_*`) and of the floor's.
     #[arg(long, default_value = "postgres://postgres@127.0.0.1:5432")]
     pg: String,
+    /// RabbitMQ, for the floor.
+    #[arg(
+        long,
+        env = "UAPI_AMQP__URL",
+        default_value = "amqp://guest:guest@127.0.0.1:5672/%2f",
+        hide_env_values = true
+    )]
+    amqp: String,
+    /// Seconds each floor measurement runs (0: no floor).
+    #[arg(long, default_value_t = 5)]
+    floor_seconds: u64,
+    /// Only the floor.
+    #[arg(long)]
+    floor_only: bool,
 }
 
 #[tokio::main]
@@ -85,6 +101,17 @@ async fn main() -> anyhow::Result<()> {
     if args.chaos {
         let setup = chaos::Setup { bin: args.bin_dir, pg: args.pg, admin_token: args.admin_token };
         return chaos::run(setup).await;
+    }
+    // The box's own floor first, so every figure below can be read against it.
+    let floor = if args.floor_seconds > 0 {
+        let f = floor::measure(&args.pg, &args.amqp, Duration::from_secs(args.floor_seconds)).await?;
+        f.print();
+        Some(f)
+    } else {
+        None
+    };
+    if args.floor_only {
+        return Ok(());
     }
     let client = reqwest::Client::builder().pool_max_idle_per_host(256).build()?;
     if let Some(portal_url) = args.portal.as_deref().filter(|_| args.portal_only) {
@@ -101,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
     });
     if args.webhooks_only {
         let spec = spec.ok_or_else(|| anyhow::anyhow!("--webhooks-only needs --dispatcher"))?;
-        return webhooks::run(&client, &target, &spec, args.rate, secs, args.latency_only).await;
+        return webhooks::run(&client, &target, &spec, args.rate, secs, args.latency_only, floor).await;
     }
     if args.scale_only {
         return scale(&client, &target, &args).await;
@@ -113,8 +140,15 @@ async fn main() -> anyhow::Result<()> {
     }
     // Warm up connections and caches, then measure.
     load::creates(&client, &target, args.connections, load::Until::Elapsed(Duration::from_secs(2)), "warmup").await;
+    let before = cpu::sample();
     let creates = load::creates(&client, &target, args.connections, load::Until::Elapsed(secs), "create").await;
+    let used = cpu::Used::between(&before, &cpu::sample());
     report::print(&format!("SCIM POST /Users, {} connections", args.connections), &creates);
+    if let Some(f) = floor {
+        let rate = creates.ok as f64 / creates.elapsed.as_secs_f64().max(1e-9);
+        println!("  {:.2} × the floor's Postgres transactions/s ({:.0}/s)", rate / f.pg_tx, f.pg_tx);
+    }
+    println!("  {}", used.line(creates.ok));
     match load::drain(&client, &target).await {
         Some(d) => {
             let total = creates.elapsed + d;
@@ -139,7 +173,7 @@ async fn main() -> anyhow::Result<()> {
         tokio::time::sleep(Duration::from_secs(3)).await;
     }
     if let Some(spec) = spec {
-        webhooks::run(&client, &target, &spec, args.rate, secs, false).await?;
+        webhooks::run(&client, &target, &spec, args.rate, secs, false, floor).await?;
     }
     if let Some(portal_url) = &args.portal {
         portal(&client, &args, portal_url).await?;

@@ -114,6 +114,7 @@ pub async fn run(
     rate: u64,
     secs: Duration,
     latency_only: bool,
+    floor: Option<crate::floor::Floor>,
 ) -> anyhow::Result<()> {
     let (sink, sink_url) = Sink::start()?;
     // A worker that starts and stops declares the dispatcher's queue, so the backlogs land in it.
@@ -123,17 +124,35 @@ pub async fn run(
         throughput(client, target, spec, &sink).await?;
     }
 
-    let running = Workers::start(1, spec).await?;
-    let (cold, e2e) = latency(client, target, &sink, rate, WARM_UP, secs).await;
-    running.stop().await;
-    report::print(
-        &format!(
-            "SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker, the first {} s of load (warm-up)",
-            WARM_UP.as_secs()
-        ),
-        &cold,
-    );
-    report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker, after the warm-up"), &e2e);
+    // At the target rate and at 500/s and 250/s, where the box has room: the latency, and the CPU
+    // each end-to-end event costs (SCIM create → stored → projected → webhook delivered; every
+    // process of the system, the bench and its sink included, warm-up included).
+    let mut rates = vec![rate, 500, 250];
+    rates.dedup();
+    for rate in rates {
+        let running = Workers::start(1, spec).await?;
+        let before = crate::cpu::sample();
+        let (cold, e2e) = latency(client, target, &sink, rate, WARM_UP, secs).await;
+        let used = crate::cpu::Used::between(&before, &crate::cpu::sample());
+        running.stop().await;
+        report::print(
+            &format!(
+                "SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker, the first {} s of load (warm-up)",
+                WARM_UP.as_secs()
+            ),
+            &cold,
+        );
+        report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker, after the warm-up"), &e2e);
+        println!("  {}", used.line(cold.ok + e2e.ok));
+        if let Some(f) = floor {
+            let per_event = used.total() / (cold.ok + e2e.ok).max(1) as f64;
+            println!(
+                "  {:.1} events/s of CPU on this box (cores ÷ CPU per event), {:.2} × the floor's Postgres transactions/s",
+                std::thread::available_parallelism().map_or(1, |n| n.get()) as f64 / per_event.max(1e-9),
+                std::thread::available_parallelism().map_or(1, |n| n.get()) as f64 / per_event.max(1e-9) / f.pg_tx
+            );
+        }
+    }
     let running = Workers::start(1, spec).await?;
     let hot = hot_employee(client, target, &sink).await;
     running.stop().await;
