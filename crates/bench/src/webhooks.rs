@@ -127,8 +127,8 @@ pub async fn run(
     // At the target rate and at 500/s and 250/s, where the box has room: the latency, and the CPU
     // each end-to-end event costs (SCIM create → stored → projected → webhook delivered; every
     // process of the system, the bench and its sink included, warm-up included).
-    let mut rates = vec![rate, 500, 250];
-    rates.dedup();
+    let mut rates = vec![rate];
+    rates.extend([500, 250].into_iter().filter(|r| *r != rate));
     for rate in rates {
         let running = Workers::start(1, spec).await?;
         let before = crate::cpu::sample();
@@ -144,6 +144,7 @@ pub async fn run(
         );
         report::print(&format!("SCIM 201 → webhook arrives, writes at {rate}/s, 1 worker, after the warm-up"), &e2e);
         println!("  {}", used.line(cold.ok + e2e.ok));
+        println!("  {}", used.top_parts(8));
         if let Some(f) = floor {
             let per_event = used.total() / (cold.ok + e2e.ok).max(1) as f64;
             println!(
