@@ -16,7 +16,11 @@ pub async fn handle(pool: &PgPool, body: &[u8]) -> Result<(), HandleError> {
         (id("application_id", &event.application_id)?, id("consumer_id", &event.consumer_id)?);
     let mut conn = pool.get().await.map_err(HandleError::from_pool)?;
     let cancelled =
-        crate::db::consumers::remove(&mut conn, application, consumer).await.map_err(HandleError::from_query)?;
+        diesel_async::AsyncConnection::transaction::<_, diesel::result::Error, _>(&mut conn, async |conn| {
+            crate::db::consumers::remove(conn, application, consumer).await
+        })
+        .await
+        .map_err(HandleError::from_query)?;
     tracing::info!(%consumer, cancelled, "consumer deleted: its pending deliveries are cancelled");
     Ok(())
 }

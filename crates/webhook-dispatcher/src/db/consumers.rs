@@ -7,9 +7,23 @@ use uuid::Uuid;
 /// The error an attempt row records for a delivery cancelled by its consumer's deletion.
 pub const CANCELLED: &str = "not delivered: the consumer was deleted";
 
-/// Marks `consumer` deleted and fails its pending deliveries, each with an attempt row saying why
-/// (the delivery log shows it). Returns how many were cancelled. Idempotent.
+/// Marks `consumer` deleted and fails its pending deliveries, held ones included, each with an
+/// attempt row saying why (the delivery log shows it). Returns how many were cancelled.
+/// Idempotent; call inside a transaction.
 pub async fn remove(conn: &mut AsyncPgConnection, application: Uuid, consumer: Uuid) -> diesel::QueryResult<usize> {
+    // Deliveries held back for the application's subscriptions become pending ones first, so the
+    // statement below finds the consumer's among them.
+    #[derive(diesel::QueryableByName)]
+    struct Sub {
+        #[diesel(sql_type = SqlUuid)]
+        id: Uuid,
+    }
+    let subscriptions: Vec<Sub> = diesel::sql_query("SELECT id FROM subscriptions WHERE application_id = $1")
+        .bind::<SqlUuid, _>(application)
+        .load(conn)
+        .await?;
+    let ids: Vec<Uuid> = subscriptions.into_iter().map(|s| s.id).collect();
+    super::held::release(conn, &ids, None).await?;
     diesel::sql_query("INSERT INTO deleted_consumers (id, application_id) VALUES ($1, $2) ON CONFLICT DO NOTHING")
         .bind::<SqlUuid, _>(consumer)
         .bind::<SqlUuid, _>(application)

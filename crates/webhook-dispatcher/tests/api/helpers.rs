@@ -241,13 +241,35 @@ impl TestApp {
 
     /// Publishes `event` as scim-ingress does, retrying until the dispatcher's queue is bound.
     pub async fn publish(&self, event: &EmployeeEvent) {
-        let body = event.encode_to_vec();
+        self.publish_raw(
+            &event.event_type,
+            uapi_events::type_name::EMPLOYEE_EVENT,
+            &event.event_id,
+            event.encode_to_vec(),
+        )
+        .await
+    }
+
+    /// control-plane's `consumer.deleted` for `consumer` of `application`.
+    pub async fn publish_consumer_deleted(&self, application: Uuid, consumer: Uuid) {
+        let event = uapi_events::v1::ConsumerEvent {
+            event_id: Uuid::now_v7().to_string(),
+            kind: uapi_events::v1::consumer_event::Kind::Deleted as i32,
+            application_id: application.to_string(),
+            consumer_id: consumer.to_string(),
+            occurred_at: None,
+        };
+        let (key, type_name) = (uapi_events::routing::CONSUMER_DELETED, uapi_events::type_name::CONSUMER_EVENT);
+        self.publish_raw(key, type_name, &event.event_id, event.encode_to_vec()).await
+    }
+
+    async fn publish_raw(&self, routing_key: &str, type_name: &str, message_id: &str, body: Vec<u8>) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {
             let msg = Outgoing {
-                routing_key: &event.event_type,
-                type_name: uapi_events::type_name::EMPLOYEE_EVENT,
-                message_id: &event.event_id,
+                routing_key,
+                type_name,
+                message_id,
                 content_type: uapi_events::CONTENT_TYPE,
                 body: &body,
                 headers: Default::default(),

@@ -2,6 +2,7 @@
 //! on 127.0.0.1 inside the test: one binary, one database, exchange and queue per test.
 
 mod api;
+mod consumers;
 mod delivery;
 mod early;
 mod helpers;
