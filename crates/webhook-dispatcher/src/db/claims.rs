@@ -84,6 +84,8 @@ pub struct ClaimLimits<'a> {
 /// after `order_gap`). Rows another worker is claiming are skipped (`SKIP LOCKED`). The
 /// subscription's status picks one branch of the lateral (a one-time filter in the plan), so a
 /// disabled subscription's waiting backlog is never walked, only its `deliveries_tests` entries.
+/// The body and trace context are read by the event's key for each claimed row, not joined: a
+/// join lets a planner whose statistics are stale (a young table) read every body per claim.
 pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> QueryResult<Vec<Claimed>> {
     if limits.limit <= 0 {
         return Ok(Vec::new());
@@ -129,11 +131,12 @@ pub async fn claim(conn: &mut AsyncPgConnection, limits: ClaimLimits<'_>) -> Que
             FOR UPDATE OF d SKIP LOCKED \
          ) \
          UPDATE deliveries d SET locked_until = now() + make_interval(secs => $7), updated_at = now() \
-         FROM subscriptions s, event_bodies b \
-         WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id AND b.event_id = d.event_id \
+         FROM subscriptions s \
+         WHERE d.id = ANY(ARRAY(SELECT id FROM locked)) AND s.id = d.subscription_id \
          RETURNING d.id, d.subscription_id, d.event_id, d.attempt_count, d.step, d.entity_id, d.version, \
-                   b.body, b.traceparent, d.created_at, s.delivery_url, \
-                   s.secret, s.previous_secret, s.previous_secret_expires_at",
+                   (SELECT b.body FROM event_bodies b WHERE b.event_id = d.event_id) AS body, \
+                   (SELECT b.traceparent FROM event_bodies b WHERE b.event_id = d.event_id) AS traceparent, \
+                   d.created_at, s.delivery_url, s.secret, s.previous_secret, s.previous_secret_expires_at",
     ))
     .bind::<Array<SqlUuid>, _>(limits.capped.iter().map(|c| c.0).collect::<Vec<_>>())
     .bind::<Array<Integer>, _>(limits.capped.iter().map(|c| c.1).collect::<Vec<_>>())
