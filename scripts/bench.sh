@@ -14,6 +14,11 @@ LOGS=.dev/bench
 
 echo "==> building release binaries"
 cargo build --release --bins -q
+# BENCH_BIN: a folder of another build's release binaries (another commit's, built in a worktree
+# of it with `cargo build --release --bins --target-dir <dir>`) whose services this run measures,
+# with this tree's uapi-bench: two runs, one per folder, compare builds on the same box
+# (docs/performance.md, "Comparing two builds").
+BIN=${BENCH_BIN:-target/release}
 
 # shellcheck source=scripts/lib/system.sh
 . scripts/lib/system.sh
@@ -29,7 +34,6 @@ export UAPI_DISPATCHER__ROLE=api
 # The bench's webhook sink listens on 127.0.0.1.
 export UAPI_WEBHOOKS__ALLOW_PRIVATE_TARGETS=true
 
-BIN=target/release
 fresh_state
 start_services
 # The portal: no database; its pages call the bench's APIs.
@@ -39,8 +43,8 @@ UAPI_HTTP__PORT=18084 UAPI_SERVICES__CONTROL_PLANE=http://127.0.0.1:18080 UAPI_S
 pids+=($!)
 for _ in $(seq 1 60); do curl -fsS http://127.0.0.1:18084/readyz >/dev/null 2>&1 && break; sleep 0.5; done
 
-echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); everything on this box"
-target/release/uapi-bench --control-plane http://127.0.0.1:18080 --employee-store http://127.0.0.1:18082 \
+echo "==> machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo); everything on this box; binaries: $BIN"
+target/release/uapi-bench --dispatcher-bin "$BIN/webhook-dispatcher" --control-plane http://127.0.0.1:18080 --employee-store http://127.0.0.1:18082 \
   --dispatcher http://127.0.0.1:18083 --dispatcher-db "$PG/${DBS[webhook-dispatcher]}" \
   --dispatcher-queue bench.webhook-dispatcher.events --portal http://127.0.0.1:18084 \
   --connections "$CONNECTIONS" --seconds "$SECONDS_PER_RUN" --rate "$RATE" "$@"
