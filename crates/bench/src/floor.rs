@@ -74,7 +74,10 @@ async fn postgres(server: &str, secs: Duration) -> anyhow::Result<f64> {
             tokio::spawn(async move {
                 let payload = vec![7u8; 600];
                 while Instant::now() < deadline {
-                    let Ok(mut conn) = pool.get().await else { continue };
+                    let Ok(mut conn) = pool.get().await else {
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    };
                     let id = uuid::Uuid::now_v7();
                     let written = conn
                         .transaction::<_, diesel::result::Error, _>(async |conn| {

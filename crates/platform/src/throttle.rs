@@ -102,12 +102,20 @@ impl FailedCredentials {
     }
 }
 
-/// The client's address as the request names it: the first `Forwarded`/`X-Forwarded-For` hop
-/// (what the Ingress sets), else the peer. A client can forge the header, which only moves its
-/// failures to another source's count: the per-subject limit still holds, and the right key
-/// passes anyway.
+/// The client's address: the last `X-Forwarded-For` hop, the one the nearest proxy (the Ingress)
+/// added, else the peer. `Forwarded` is not read: an Ingress passes a client's own through. A
+/// forged hop only moves its sender's failures to another source's count: the per-subject limit
+/// still holds, and the right key passes anyway.
 pub fn source_of(req: &actix_web::HttpRequest) -> String {
-    req.connection_info().realip_remote_addr().unwrap_or("unknown").to_owned()
+    let forwarded = req
+        .headers()
+        .get_all("x-forwarded-for")
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .rfind(|hop| !hop.is_empty())
+        .map(str::to_owned);
+    forwarded.or_else(|| req.peer_addr().map(|a| a.ip().to_string())).unwrap_or_else(|| "unknown".into())
 }
 
 /// Whole seconds for `Retry-After` (at least 1).

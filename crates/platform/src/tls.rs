@@ -32,14 +32,21 @@ pub enum SslMode {
     VerifyFull,
 }
 
-/// A Postgres URL split into what tokio-postgres reads and what this module does.
-#[derive(Debug, Clone)]
+/// A Postgres URL split into what tokio-postgres reads and what this module does. `Debug` leaves
+/// the URL (and its password) out.
+#[derive(Clone)]
 pub struct PgTarget {
     /// The URL without `sslmode` and `sslrootcert`.
     pub url: String,
     pub mode: SslMode,
     /// `sslrootcert`: a PEM file of trusted CA certificates.
     pub root_cert: Option<String>,
+}
+
+impl std::fmt::Debug for PgTarget {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PgTarget").field("mode", &self.mode).field("root_cert", &self.root_cert).finish_non_exhaustive()
+    }
 }
 
 impl PgTarget {
@@ -70,6 +77,13 @@ impl PgTarget {
             Some("allow" | "prefer") => SslMode::Prefer,
             Some("require") if root_cert.is_some() => SslMode::VerifyCa,
             Some("require") => SslMode::Require,
+            // Checking the chain but not the name is only worth something against a private CA:
+            // against the system's store any public certificate would pass.
+            Some("verify-ca") if root_cert.is_none() => {
+                return Err(
+                    "sslmode=verify-ca needs sslrootcert (a private CA); use verify-full with the system's CAs".into(),
+                );
+            }
             Some("verify-ca") => SslMode::VerifyCa,
             Some("verify-full") => SslMode::VerifyFull,
             Some(other) => {
@@ -264,5 +278,8 @@ mod tests {
         assert_eq!(with_ca.mode, SslMode::VerifyCa, "libpq: require with a root certificate verifies the CA");
         assert_eq!(PgTarget::parse("postgres://db/x?sslmode=prefer").expect("parses").mode, SslMode::Prefer);
         assert!(PgTarget::parse("postgres://db/x?sslmode=verify_full").is_err());
+        assert!(PgTarget::parse("postgres://db/x?sslmode=verify-ca").is_err(), "verify-ca without a private CA");
+        let shown = format!("{:?}", PgTarget::parse("postgres://u:hunter2@db/x?sslmode=require").expect("parses"));
+        assert!(!shown.contains("hunter2"), "{shown}");
     }
 }

@@ -138,7 +138,8 @@ pub async fn reseal(pool: &uapi_platform::db::PgPool, keys: &KeyRing) -> anyhow:
         previous_secret: Option<String>,
     }
 
-    let current = format!("{PREFIX}{}:%", keys.active_id());
+    // starts_with, not LIKE: a key id may hold `_`, a LIKE wildcard.
+    let current = format!("{PREFIX}{}:", keys.active_id());
     let mut resealed = 0;
     let mut skipped: Vec<Uuid> = Vec::new();
     loop {
@@ -147,7 +148,7 @@ pub async fn reseal(pool: &uapi_platform::db::PgPool, keys: &KeyRing) -> anyhow:
             .transaction::<_, anyhow::Error, _>(async |conn| {
                 let rows: Vec<Row> = diesel::sql_query(
                     "SELECT id, secret, previous_secret FROM subscriptions \
-                     WHERE (secret NOT LIKE $1 OR previous_secret NOT LIKE $1) AND id <> ALL($2) \
+                     WHERE (NOT starts_with(secret, $1) OR NOT starts_with(previous_secret, $1)) AND id <> ALL($2) \
                      ORDER BY id LIMIT 100 FOR UPDATE SKIP LOCKED",
                 )
                 .bind::<Text, _>(&current)

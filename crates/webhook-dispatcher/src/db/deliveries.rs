@@ -235,6 +235,8 @@ pub async fn list(
 pub enum RetryOutcome {
     Queued,
     NotFound,
+    /// Its consumer was deleted: it is never sent again.
+    Cancelled,
     /// A worker is attempting it right now.
     InFlight,
 }
@@ -250,6 +252,9 @@ pub async fn retry(conn: &mut AsyncPgConnection, subscription: Uuid, id: Uuid) -
     let Some(_) = exists else {
         return Ok(RetryOutcome::NotFound);
     };
+    if cancelled(conn, id).await? {
+        return Ok(RetryOutcome::Cancelled);
+    }
     let n = diesel::sql_query(
         "UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = now(), completed_at = NULL, \
          updated_at = now() WHERE id = $1 AND subscription_id = $2 \
@@ -270,10 +275,12 @@ pub async fn recover(conn: &mut AsyncPgConnection, subscription: Uuid, since: Da
     diesel::sql_query(
         "UPDATE deliveries SET status = 'pending', step = 0, next_attempt_at = now(), completed_at = NULL, \
          updated_at = now() WHERE subscription_id = $1 AND created_at >= $2 AND status <> 'succeeded' \
-         AND (locked_until IS NULL OR locked_until < now())",
+         AND (locked_until IS NULL OR locked_until < now()) \
+         AND NOT EXISTS (SELECT 1 FROM attempts a WHERE a.delivery_id = deliveries.id AND a.error = $3)",
     )
     .bind::<SqlUuid, _>(subscription)
     .bind::<Timestamptz, _>(since)
+    .bind::<Text, _>(super::consumers::CANCELLED)
     .execute(conn)
     .await
 }
@@ -309,4 +316,14 @@ pub async fn find(conn: &mut AsyncPgConnection, subscription: Uuid, id: Uuid) ->
         .first(conn)
         .await
         .optional()
+}
+
+/// Whether delivery `id` was cancelled by its consumer's deletion (never sent again).
+async fn cancelled(conn: &mut AsyncPgConnection, id: Uuid) -> QueryResult<bool> {
+    use diesel::dsl::exists;
+    diesel::select(exists(
+        attempts::table.filter(attempts::delivery_id.eq(id).and(attempts::error.eq(super::consumers::CANCELLED))),
+    ))
+    .get_result(conn)
+    .await
 }

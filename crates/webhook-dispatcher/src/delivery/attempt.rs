@@ -76,7 +76,11 @@ pub async fn attempt(client: &Client, policy: &TargetPolicy, ring: &KeyRing, c: 
     let sig = match signing_keys(ring, c) {
         Ok(keys) if !keys.is_empty() => signature::header(&keys, &id, timestamp, c.body.as_bytes()),
         Ok(_) => return refused("the subscription's signing secret is malformed".into()),
-        Err(e) => return refused(format!("the subscription's signing secret cannot be opened: {e}")),
+        Err(e) => {
+            // The key's id stays in the log: the delivery log is the application's to read.
+            tracing::error!(subscription = %c.subscription_id, error = %e, "a webhook secret cannot be opened");
+            return refused("the subscription's signing secret cannot be opened; the operator is alerted".into());
+        }
     };
     // A client span in the event's trace; the request carries it, so a receiver's spans join it.
     let span = tracing::info_span!(

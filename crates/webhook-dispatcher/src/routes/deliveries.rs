@@ -153,6 +153,9 @@ pub(crate) async fn retry(
     let mut conn = state.pool.get().await?;
     match deliveries::retry(&mut conn, sub.id, delivery_id).await? {
         RetryOutcome::NotFound => Err(Problem::not_found(format!("delivery {delivery_id} not found")).into()),
+        RetryOutcome::Cancelled => {
+            Err(Problem::conflict("the delivery was cancelled: its consumer was deleted").into())
+        }
         RetryOutcome::InFlight => {
             Err(Problem::conflict("the delivery is being attempted right now; retry after it finishes").into())
         }

@@ -40,7 +40,9 @@ async fn a_deleted_consumers_pending_and_held_deliveries_are_cancelled() {
     .await;
     let application = Uuid::now_v7();
     let dead = Receiver::always(500);
-    app.create_webhook(&app.token(application), &dead.url, &["*"]).await;
+    let token = app.token(application);
+    let hook = app.create_webhook(&token, &dead.url, &["*"]).await;
+    let hook_id = hook["id"].as_str().expect("id").to_owned();
     let (leaving, staying) = (Uuid::now_v7(), Uuid::now_v7());
     let event_of = |consumer: Uuid, employee: &str| {
         let mut e = employee_event(application, employee, 1, "employee.created");
@@ -75,5 +77,22 @@ async fn a_deleted_consumers_pending_and_held_deliveries_are_cancelled() {
     assert_eq!(count(&app, &staying_pending).await, 4, "the other consumer's deliveries wait for the endpoint");
     let tombstone = format!("SELECT count(*) AS n FROM deleted_consumers WHERE id = '{leaving}'");
     assert_eq!(count(&app, &tombstone).await, 1);
+
+    // A cancelled delivery is never sent again: retry refuses it, recover leaves it.
+    let failed = app.deliveries(&token, &hook_id, Some("failed")).await;
+    let cancelled_one = failed
+        .iter()
+        .find(|d| {
+            d["attempts"]
+                .as_array()
+                .is_some_and(|a| a.iter().any(|a| a["error"] == uapi_webhook_dispatcher::db::consumers::CANCELLED))
+        })
+        .expect("a cancelled delivery in the log");
+    let retry = format!("/api/webhooks/{hook_id}/deliveries/{}/retry", cancelled_one["id"].as_str().expect("id"));
+    crate::helpers::assert_problem(app.post(&retry, &token, &serde_json::json!({})).await, 409).await;
+    let since = serde_json::json!({ "since": "2000-01-01T00:00:00Z" });
+    let recover = app.post(&format!("/api/webhooks/{hook_id}/recover"), &token, &since).await;
+    assert_eq!(recover.status(), 202);
+    assert_eq!(count(&app, &cancelled).await, 5, "recover leaves cancelled deliveries failed");
     app.shutdown().await;
 }
