@@ -50,7 +50,7 @@ async fn wait_listening(port: u16, name: &str) {
 }
 
 async fn start_system(dbs: &[TestDb; 4]) -> System {
-    let (signing, verifying) = uapi_platform::auth::generate_keypair();
+    let (signing, verifying) = uapi_platform::auth::generate_keypair().expect("key pair");
     let exchange = uapi_test_support::unique_name("test.events");
     let connections_queue = format!("{exchange}.connections");
     let store_queue = format!("{exchange}.store");

@@ -11,7 +11,7 @@ use uapi_platform::service::{self, Service};
 async fn main() -> anyhow::Result<()> {
     let command = service::command();
     if command == "keygen" {
-        let (signing, verifying) = uapi_platform::auth::generate_keypair();
+        let (signing, verifying) = uapi_platform::auth::generate_keypair()?;
         println!("UAPI_AUTH__SIGNING_KEY={signing}");
         println!("UAPI_AUTH__VERIFYING_KEY={verifying}");
         println!("UAPI_SCIM__TOKEN_KEY={}", credentials::new_token_key());

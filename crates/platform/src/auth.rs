@@ -59,13 +59,13 @@ pub enum KeyError {
     PublicKeyLength(usize),
 }
 
-/// A fresh Ed25519 key pair as (base64 PKCS#8 signing key, base64 raw verifying key).
-pub fn generate_keypair() -> (String, String) {
+/// A fresh Ed25519 key pair as (base64 PKCS#8 signing key, base64 raw verifying key); fails only
+/// when the system's random source does.
+pub fn generate_keypair() -> anyhow::Result<(String, String)> {
     let rng = aws_lc_rs::rand::SystemRandom::new();
-    // Key generation only fails if the system RNG is broken, which no caller can recover from.
-    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).expect("system RNG available"); // ok: unrecoverable
-    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).expect("freshly generated key parses"); // ok: just made
-    (STANDARD.encode(pkcs8.as_ref()), STANDARD.encode(pair.public_key().as_ref()))
+    let pkcs8 = Ed25519KeyPair::generate_pkcs8(&rng).map_err(|_| anyhow::anyhow!("the system RNG failed"))?;
+    let pair = Ed25519KeyPair::from_pkcs8(pkcs8.as_ref()).map_err(|e| anyhow::anyhow!("generated key: {e}"))?;
+    Ok((STANDARD.encode(pkcs8.as_ref()), STANDARD.encode(pair.public_key().as_ref())))
 }
 
 /// Signs access tokens (control-plane only).
@@ -248,7 +248,7 @@ mod tests {
     use super::*;
 
     fn pair(ttl: u64) -> (TokenIssuer, TokenVerifier) {
-        let (signing, verifying) = generate_keypair();
+        let (signing, verifying) = generate_keypair().expect("key pair");
         let issuer = TokenIssuer::from_base64(&signing, Duration::from_secs(ttl)).expect("signing key");
         assert_eq!(issuer.verifying_key(), verifying);
         (issuer, TokenVerifier::from_base64(&verifying).expect("verifying key"))

@@ -259,7 +259,7 @@ pub(crate) mod tests {
     pub(crate) fn env(pairs: &[(&str, &str)]) -> Sources {
         let mut map: std::collections::HashMap<String, String> =
             pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
-        let (_, verifying) = uapi_platform::auth::generate_keypair();
+        let (_, verifying) = uapi_platform::auth::generate_keypair().expect("key pair");
         map.insert("UAPI_AUTH__VERIFYING_KEY".into(), verifying);
         map.entry("UAPI_SECRETS__KEYS".into()).or_insert_with(|| crate::sealing::KeyRing::new_entry("test"));
         Sources { file: None, env: Some(map) }

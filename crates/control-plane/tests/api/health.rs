@@ -66,7 +66,7 @@ async fn readyz_follows_postgres_and_recovers_by_itself() {
 #[tokio::test]
 async fn sigterm_drains_and_exits_cleanly() {
     let db = uapi_test_support::TestDb::new().await.expect("db");
-    let (signing, _) = uapi_platform::auth::generate_keypair();
+    let (signing, _) = uapi_platform::auth::generate_keypair().expect("key pair");
     let port = {
         let l = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
         l.local_addr().expect("addr").port()

@@ -33,7 +33,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDb::new().await.expect("test database");
     let exchange = uapi_test_support::unique_name("test.events");
     let mailbox = format!("{exchange}.scim-ingress.connections");
-    let (signing, _) = uapi_platform::auth::generate_keypair();
+    let (signing, _) = uapi_platform::auth::generate_keypair().expect("key pair");
     let mut env: HashMap<String, String> = [
         ("UAPI_HTTP__PORT", "0".to_owned()),
         ("UAPI_HTTP__WORKERS", "1".to_owned()),

@@ -77,7 +77,7 @@ impl Stack {
         // scim-ingress declares its consumers' queues before its first publish, the dispatcher's
         // too when it is not started (deployed later).
         let consumer_queues = format!("{store_queue},{webhooks_queue}");
-        let (signing, verifying) = uapi_platform::auth::generate_keypair();
+        let (signing, verifying) = uapi_platform::auth::generate_keypair().expect("key pair");
         let stop = CancellationToken::new();
         let common = |db: &TestDb| {
             vec![

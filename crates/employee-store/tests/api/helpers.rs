@@ -42,7 +42,7 @@ pub async fn spawn_app() -> TestApp {
     let db = TestDb::new().await.expect("db");
     let exchange = uapi_test_support::unique_name("test.events");
     let queue = format!("{exchange}.employee-store.events");
-    let (signing, verifying) = uapi_platform::auth::generate_keypair();
+    let (signing, verifying) = uapi_platform::auth::generate_keypair().expect("key pair");
     let env: HashMap<String, String> = [
         ("UAPI_HTTP__PORT", "0".to_owned()),
         ("UAPI_HTTP__WORKERS", "2".to_owned()),

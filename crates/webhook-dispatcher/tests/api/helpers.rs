@@ -87,7 +87,7 @@ pub async fn spawn_app_with(overrides: &[(&str, &str)]) -> TestApp {
     let db = TestDb::new().await.expect("test database");
     let exchange = uapi_test_support::unique_name("test.events");
     let queue = format!("{exchange}.webhook-dispatcher.events");
-    let (signing, verifying) = uapi_platform::auth::generate_keypair();
+    let (signing, verifying) = uapi_platform::auth::generate_keypair().expect("key pair");
     let settings = load(base_env(&db.url, &exchange, &queue, &verifying), overrides);
     uapi_platform::db::migrate(&db.url, MIGRATIONS, MIGRATION_LOCK).await.expect("migrations");
     let app = Application::build(&settings).expect("application builds");
